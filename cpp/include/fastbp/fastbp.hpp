@@ -1,0 +1,7 @@
+// fastbp: fast backpropagation for multilayer perceptrons on the CPU. Include this one header.
+#pragma once
+
+#include "fastbp/activation.hpp"
+#include "fastbp/dense.hpp"
+#include "fastbp/network.hpp"
+#include "fastbp/threading.hpp"

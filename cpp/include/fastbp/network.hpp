@@ -1,0 +1,99 @@
+// A multilayer perceptron trained by backpropagation: the network/training layer of fastbp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "fastbp/activation.hpp"
+
+namespace fastbp {
+
+// Targets for n samples: either a row-major (n, n_out) matrix, or (softmax_ce only) class labels.
+template <typename T>
+struct Targets {
+  const T* values = nullptr;
+  const std::int64_t* labels = nullptr;
+};
+
+// A held-out set evaluated after every epoch of fit.
+template <typename T>
+struct ValidationSet {
+  const T* X = nullptr;
+  std::ptrdiff_t n = 0;
+  Targets<T> targets;
+};
+
+struct FitOptions {
+  int epochs = 10;
+  std::ptrdiff_t batch_size = 32;
+  double learning_rate = 0.01;
+  double momentum = 0.0;
+  bool shuffle = true;
+  std::uint64_t seed = 0;
+};
+
+struct EpochLog {
+  int epoch = 0;                 // 1-based
+  double loss = 0;               // mean training loss over the epoch's samples, before each step
+  double val_loss = 0;           // NaN without a validation set
+  double val_accuracy = 0;       // NaN without a validation set or for regression
+  double seconds = 0;            // wall time of the epoch's training (validation excluded)
+};
+
+// Called after each epoch; returning false stops training.
+using EpochCallback = std::function<bool(const EpochLog&)>;
+
+template <typename T>
+class Network {
+ public:
+  // layers = {n_in, h1, ..., n_out}. Weights are initialised Glorot-uniform (He-uniform for
+  // relu/leaky_relu), biases zero, reproducibly from seed.
+  Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activation output, Loss loss,
+          std::uint64_t seed);
+  ~Network();
+  Network(Network&&) noexcept;
+  Network& operator=(Network&&) noexcept;
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  const std::vector<std::ptrdiff_t>& layers() const;
+  std::size_t n_weight_layers() const;
+  Activation hidden() const;
+  Activation output() const;
+  Loss loss_kind() const;
+
+  // All parameters live in one buffer that never moves: W[0], b[0], W[1], b[1], ...
+  // W[l] is row-major (layers[l], layers[l+1]); b[l] has layers[l+1] entries.
+  T* parameters();
+  const T* parameters() const;
+  std::size_t n_parameters() const;
+  std::size_t weight_offset(std::size_t l) const;
+  std::size_t bias_offset(std::size_t l) const;
+
+  // out is (n, n_out). Safe to call from several threads at once.
+  void predict(const T* X, std::ptrdiff_t n, T* out) const;
+  // Mean loss over the n samples.
+  double loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const;
+  // Gradient of the mean loss, laid out like parameters(); returns the loss. Model unchanged.
+  double gradients(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T* grad);
+  // One fused SGD step (with classical momentum when momentum > 0); returns the loss before it.
+  double train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T learning_rate,
+                    T momentum = T(0));
+  // Mini-batch SGD over shuffled index permutations; the last partial batch is trained.
+  std::vector<EpochLog> fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+                            const FitOptions& options,
+                            const ValidationSet<T>* validation = nullptr,
+                            const EpochCallback& on_epoch = nullptr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class Network<float>;
+extern template class Network<double>;
+
+}  // namespace fastbp

@@ -1,0 +1,18 @@
+// Thread count used by every parallel kernel of the library.
+#pragma once
+
+namespace fastbp {
+
+// Defaults to OpenMP's maximum (OMP_NUM_THREADS or the number of cores).
+int get_num_threads();
+// n >= 1; throws std::invalid_argument otherwise.
+void set_num_threads(int n);
+
+// The SIMD instruction set the kernels run with: "avx512", "avx2" or "portable".
+// FASTBP_SIMD=portable|avx2|avx512 in the environment caps it (never raises it above the CPU).
+const char* simd_level();
+// Forces a level for this process (for tests and benchmarks). Throws std::invalid_argument if
+// the CPU lacks it or the name is unknown.
+void set_simd_level(const char* name);
+
+}  // namespace fastbp

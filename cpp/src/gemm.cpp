@@ -1,0 +1,179 @@
+// GotoBLAS-style blocking around the per-ISA macro-kernels: loop over (nc, kc, mc) blocks, pack
+// the operands that are reused enough to pay for it, and split the register tiles of a block
+// across threads. Packing absorbs every layout (transposes, shuffled rows), so the kernels only
+// ever see unit-stride panels.
+#include "gemm.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "activation_math.hpp"
+#include "kernels/kernel_table.hpp"
+#include "scratch.hpp"
+#include "threading_internal.hpp"
+
+namespace fastbp::detail {
+namespace {
+
+// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into one micro-panel: element (r, p) at
+// dst[p * mr + r], rows beyond `rows` zero.
+template <typename T>
+void pack_a_panel(const MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows,
+                  std::ptrdiff_t p0, std::ptrdiff_t kc, int mr, T* dst) {
+  if (a.col_stride == 1 && !a.col_index) {
+    for (std::ptrdiff_t r = 0; r < rows; ++r) {
+      const T* src = a.data + a.row(i0 + r) * a.row_stride + p0;
+      for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
+    }
+  } else {
+    // Transposed operands (x.T in the weight gradient): walk k outside so each read is a run
+    // of consecutive elements.
+    for (std::ptrdiff_t p = 0; p < kc; ++p)
+      for (std::ptrdiff_t r = 0; r < rows; ++r) dst[p * mr + r] = a(i0 + r, p0 + p);
+  }
+  for (std::ptrdiff_t r = rows; r < mr; ++r)
+    for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * mr + r] = T(0);
+}
+
+// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into one micro-panel: element (p, c) at
+// dst[p * nr + c], columns beyond `cols` zero.
+template <typename T>
+void pack_b_panel(const MatrixView<T>& b, std::ptrdiff_t p0, std::ptrdiff_t kc, std::ptrdiff_t j0,
+                  std::ptrdiff_t cols, int nr, T* dst) {
+  if (b.col_stride == 1 && !b.col_index) {
+    for (std::ptrdiff_t p = 0; p < kc; ++p) {
+      const T* src = b.data + b.row(p0 + p) * b.row_stride + j0;
+      std::memcpy(dst + p * nr, src, sizeof(T) * std::size_t(cols));
+      for (std::ptrdiff_t c = cols; c < nr; ++c) dst[p * nr + c] = T(0);
+    }
+  } else {
+    // W.T in the backward-data pass: each column of the panel is a contiguous row of W.
+    for (std::ptrdiff_t c = 0; c < cols; ++c)
+      for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * nr + c] = b(p0 + p, j0 + c);
+    for (std::ptrdiff_t p = 0; p < kc; ++p)
+      for (std::ptrdiff_t c = cols; c < nr; ++c) dst[p * nr + c] = T(0);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
+          const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& ep) {
+  if (m <= 0 || n <= 0) return;
+  const kernels::GemmKernel<T>& kern = kernels::gemm_kernel<T>();
+  const int mr = kern.mr, nr = kern.nr;
+  const std::ptrdiff_t KC = kern.kc, MC = kern.mc, NC = kern.nc;
+
+  // A is packed unless it is read by a single column panel; B unless few row panels reuse it.
+  // Strided or indexed columns always go through packing.
+  const bool pack_a = a.col_index != nullptr || n > nr;
+  const bool pack_b = b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 ||
+                      m > 2 * mr;
+
+  const std::ptrdiff_t kc_max = std::min<std::ptrdiff_t>(KC, std::max<std::ptrdiff_t>(k, 1));
+  const std::ptrdiff_t nc_max = (std::min(NC, n) + nr - 1) / nr * nr;
+  const std::ptrdiff_t mc_max = (std::min(MC, m) + mr - 1) / mr * mr;
+  T* packed_a = pack_a ? thread_scratch<T>(ScratchSlot::packed_a, mc_max * kc_max) : nullptr;
+  T* packed_b = pack_b ? thread_scratch<T>(ScratchSlot::packed_b, kc_max * nc_max) : nullptr;
+  T* b_edge = pack_b ? nullptr : thread_scratch<T>(ScratchSlot::b_edge, kc_max * nr);
+
+  const int threads = threads_for_work(2.0 * double(m) * double(n) * double(k));
+
+  auto run = [&]() {
+    for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {
+      const std::ptrdiff_t nc = std::min(NC, n - jc);
+      const std::ptrdiff_t n_panels = (nc + nr - 1) / nr;
+      std::ptrdiff_t pc = 0;
+      do {
+        const std::ptrdiff_t kc = std::min(KC, k - pc);
+        if (pack_b) {
+#pragma omp for schedule(static)
+          for (std::ptrdiff_t jp = 0; jp < n_panels; ++jp)
+            pack_b_panel(b, pc, kc, jc + jp * nr, std::min<std::ptrdiff_t>(nr, nc - jp * nr), nr,
+                         packed_b + jp * kc * nr);
+        } else if (nc % nr != 0) {
+#pragma omp single
+          {
+            const std::ptrdiff_t j_edge = nc / nr * nr;
+            pack_b_panel(b, pc, kc, jc + j_edge, nc - j_edge, nr, b_edge);
+          }
+        }
+
+        kernels::MacroBlock<T> blk{};
+        blk.n = nc;
+        blk.kc = kc;
+        blk.b_packed = packed_b;
+        blk.b_base = pack_b ? nullptr : b.data + b.row(pc) * b.row_stride + jc;
+        blk.b_rs = b.row_stride;
+        blk.b_edge = b_edge;
+        blk.ldc = ldc;
+        blk.epilogue = kernels::BlockEpilogue<T>{
+            ep.alpha, pc == 0 ? ep.beta : T(1), pc + kc >= k, ep.bias ? ep.bias + jc : nullptr,
+            ep.activation, nullptr, ep.deriv_ld, ep.deriv_activation, nullptr, ep.add_to_ld};
+
+        for (std::ptrdiff_t ic = 0; ic < m; ic += MC) {
+          const std::ptrdiff_t mc = std::min(MC, m - ic);
+          const std::ptrdiff_t m_panels = (mc + mr - 1) / mr;
+          if (pack_a) {
+#pragma omp for schedule(static)
+            for (std::ptrdiff_t ip = 0; ip < m_panels; ++ip)
+              pack_a_panel(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc,
+                           mr, packed_a + ip * kc * mr);
+          }
+          kernels::MacroBlock<T> block = blk;
+          block.m = mc;
+          block.a_packed = packed_a;
+          block.a_base = a.data + pc * a.col_stride + (a.row_index ? 0 : ic * a.row_stride);
+          block.a_rs = a.row_stride;
+          block.a_cs = a.col_stride;
+          block.a_row_index = a.row_index ? a.row_index + ic : nullptr;
+          block.c = c + ic * ldc + jc;
+          if (ep.deriv_of) block.epilogue.deriv_of = ep.deriv_of + ic * ep.deriv_ld + jc;
+          if (ep.add_to) block.epilogue.add_to = ep.add_to + ic * ep.add_to_ld + jc;
+          const std::ptrdiff_t tiles = m_panels * n_panels;
+#pragma omp for schedule(static)
+          for (std::ptrdiff_t t = 0; t < tiles; ++t) kern.macro_kernel(block, t, t + 1);
+        }
+        pc += kc;
+      } while (pc < k);
+    }
+  };
+
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    run();
+  } else {
+    run();
+  }
+}
+
+template <typename T>
+void gemm_reference(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
+                    const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& ep) {
+  for (std::ptrdiff_t i = 0; i < m; ++i) {
+    for (std::ptrdiff_t j = 0; j < n; ++j) {
+      T acc = T(0);
+      for (std::ptrdiff_t p = 0; p < k; ++p) acc += a(i, p) * b(p, j);
+      T v = ep.alpha * acc;
+      if (ep.beta != T(0)) v += ep.beta * c[i * ldc + j];
+      if (ep.bias) v += ep.bias[j];
+      v = activate(ep.activation, v);
+      if (ep.deriv_of) v *= derivative_from_output(ep.deriv_activation, ep.deriv_of[i * ep.deriv_ld + j]);
+      c[i * ldc + j] = v;
+      if (ep.add_to) ep.add_to[i * ep.add_to_ld + j] += v;
+    }
+  }
+}
+
+#define FASTBP_INSTANTIATE_GEMM(T)                                                             \
+  template void gemm<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const MatrixView<T>&,  \
+                        const MatrixView<T>&, T*, std::ptrdiff_t, const Epilogue<T>&);         \
+  template void gemm_reference<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,              \
+                                  const MatrixView<T>&, const MatrixView<T>&, T*,              \
+                                  std::ptrdiff_t, const Epilogue<T>&);
+FASTBP_INSTANTIATE_GEMM(float)
+FASTBP_INSTANTIATE_GEMM(double)
+#undef FASTBP_INSTANTIATE_GEMM
+
+}  // namespace fastbp::detail

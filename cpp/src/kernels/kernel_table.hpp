@@ -1,0 +1,79 @@
+// The contract between the GEMM driver (blocking, packing, threads; compiled for baseline
+// x86-64) and the per-ISA kernels (compiled with -mavx2 / -mavx512f). Only plain structs and
+// function pointers cross it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "fastbp/activation.hpp"
+
+namespace fastbp::kernels {
+
+// The epilogue for one k-block, pointers at the block's origin. Only the last k-block applies
+// bias, activation, derivative and add_to; earlier ones accumulate into C.
+template <typename T>
+struct BlockEpilogue {
+  T alpha;
+  T beta;
+  bool last;
+  const T* bias;
+  Activation activation;
+  const T* deriv_of;
+  std::ptrdiff_t deriv_ld;
+  Activation deriv_activation;
+  T* add_to;
+  std::ptrdiff_t add_to_ld;
+};
+
+// One (m x kc) @ (kc x n) block. A is either packed (micro-panels of mr rows, k-major) or read
+// directly through rows a_base + r(i) * a_rs with elements a_cs apart. B is either packed
+// (micro-panels of nr columns) or read directly as rows b_base + p * b_rs, with a zero-padded
+// copy of the partial last panel in b_edge.
+template <typename T>
+struct MacroBlock {
+  std::ptrdiff_t m, n, kc;
+  const T* a_packed;
+  const T* a_base;
+  std::ptrdiff_t a_rs, a_cs;
+  const std::int64_t* a_row_index;
+  const T* b_packed;
+  const T* b_base;
+  std::ptrdiff_t b_rs;
+  const T* b_edge;
+  T* c;
+  std::ptrdiff_t ldc;
+  BlockEpilogue<T> epilogue;
+};
+
+// Computes the tiles [tile_begin, tile_end) of a block; tile t covers column panel t / m_panels
+// and row panel t % m_panels, so neighbouring tiles reuse the same B panel from L1.
+template <typename T>
+using MacroKernel = void (*)(const MacroBlock<T>& block, std::ptrdiff_t tile_begin,
+                             std::ptrdiff_t tile_end);
+
+template <typename T>
+struct GemmKernel {
+  int mr, nr;             // register tile
+  std::ptrdiff_t kc, mc, nc;  // cache blocking
+  MacroKernel<T> macro_kernel;
+};
+
+struct KernelSet {
+  const char* name;
+  GemmKernel<float> f32;
+  GemmKernel<double> f64;
+};
+
+KernelSet portable_kernels();
+#if defined(FASTBP_HAVE_X86_KERNELS)
+KernelSet avx2_kernels();
+KernelSet avx512_kernels();
+#endif
+
+// The kernel set chosen at start-up (or by set_simd_level).
+const KernelSet& active_kernels();
+template <typename T>
+const GemmKernel<T>& gemm_kernel();
+
+}  // namespace fastbp::kernels

@@ -1,0 +1,43 @@
+// Grow-only, 64-byte aligned scratch buffers owned by the calling thread: after the first call
+// of a given size, a train step allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+namespace fastbp::detail {
+
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { std::free(data_); }
+
+  void* reserve(std::size_t bytes) {
+    if (bytes > capacity_) {
+      const std::size_t rounded = (bytes + 63) / 64 * 64;
+      void* fresh = std::aligned_alloc(64, rounded);
+      if (!fresh) throw std::bad_alloc();
+      std::free(data_);
+      data_ = fresh;
+      capacity_ = rounded;
+    }
+    return data_;
+  }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+enum class ScratchSlot { packed_a, packed_b, b_edge, count };
+
+template <typename T>
+T* thread_scratch(ScratchSlot slot, std::size_t count) {
+  thread_local AlignedBuffer buffers[int(ScratchSlot::count)];
+  return static_cast<T*>(buffers[int(slot)].reserve(count * sizeof(T)));
+}
+
+}  // namespace fastbp::detail

@@ -1,0 +1,27 @@
+"""fastbp: fast backpropagation for multilayer perceptrons on the CPU.
+
+>>> import fastbp
+>>> net = fastbp.MLP([784, 128, 10], hidden="relu", output="softmax")   # doctest: +SKIP
+>>> net.fit(X, labels, epochs=10, batch_size=64, lr=0.1)                 # doctest: +SKIP
+"""
+
+from ._core import get_num_threads, set_num_threads, simd_level
+from .functional import dense_backward, dense_backward_sgd, dense_forward
+from .gradcheck import gradcheck
+from .history import History
+from .mlp import MLP
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "History",
+    "dense_forward",
+    "dense_backward",
+    "dense_backward_sgd",
+    "gradcheck",
+    "get_num_threads",
+    "set_num_threads",
+    "simd_level",
+    "__version__",
+]

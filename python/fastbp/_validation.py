@@ -1,0 +1,149 @@
+"""Argument checking for the public API: every bad input becomes a ValueError or TypeError that
+names the argument, what was expected and what was given, before anything reaches C++."""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
+OUTPUTS = ACTIVATIONS + ("softmax",)
+LOSSES = ("mse", "softmax_ce", "bce")
+DTYPES = ("float32", "float64")
+
+
+def choice(name, value, allowed):
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a string, one of {', '.join(allowed)}; "
+                        f"got {type(value).__name__}")
+    if value not in allowed:
+        raise ValueError(f"{name}: expected one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def dtype_name(dtype) -> str:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype: expected 'float32' or 'float64', got {dtype!r}") from exc
+    if resolved.name not in DTYPES:
+        raise ValueError(f"dtype: expected 'float32' or 'float64', got {resolved.name!r}")
+    return resolved.name
+
+
+def integer(name, value, minimum=None):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
+    value = operator.index(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return value
+
+
+def real(name, value, low=None, high=None, low_open=False, high_open=False):
+    """A finite real number in the given interval ([low, high] unless marked open)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    value = float(value)
+    bad = not np.isfinite(value)
+    if low is not None:
+        bad |= value <= low if low_open else value < low
+    if high is not None:
+        bad |= value >= high if high_open else value > high
+    if bad:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+        raise ValueError(f"{name}: expected a finite number in {interval}, got {value}")
+    return value
+
+
+def seed(name, value):
+    """None draws fresh entropy; otherwise a non-negative integer below 2**64."""
+    if value is None:
+        return int(np.random.SeedSequence().entropy) % (1 << 64)
+    value = integer(name, value, minimum=0)
+    if value >= 1 << 64:
+        raise ValueError(f"{name}: expected an integer below 2**64, got {value}")
+    return value
+
+
+def _numeric_array(name, value):
+    if value is None:
+        raise TypeError(f"{name}: expected an array of numbers, got None")
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name}: expected an array of numbers, got {type(value).__name__}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name}: expected an array of numbers ({exc})") from exc
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _require_finite(name, array):
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{name}: contains NaN or infinity")
+
+
+def matrix(name, value, dtype, n_cols=None, n_rows=None):
+    """A C-contiguous 2-D array of `dtype` with at least one row and finite entries."""
+    array = _numeric_array(name, value)
+    if array.ndim != 2:
+        hint = " (use .reshape(1, -1) for one sample or .reshape(-1, 1) for one feature)" \
+            if array.ndim == 1 else ""
+        raise ValueError(f"{name}: expected a 2-D array, got {array.ndim}-D with shape "
+                         f"{array.shape}{hint}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {array.shape}")
+    if n_cols is not None and array.shape[1] != n_cols:
+        raise ValueError(f"{name}: expected {n_cols} columns, got shape {array.shape}")
+    if n_rows is not None and array.shape[0] != n_rows:
+        raise ValueError(f"{name}: expected {n_rows} rows to match X, got shape {array.shape}")
+    _require_finite(name, array)
+    out = np.ascontiguousarray(array, dtype=dtype)
+    _require_finite(name, out)  # a float64 value can overflow float32
+    return out
+
+
+def vector(name, value, dtype, size):
+    """A C-contiguous 1-D array of `size` finite values of `dtype`."""
+    array = _numeric_array(name, value)
+    if array.shape != (size,):
+        raise ValueError(f"{name}: expected shape ({size},), got {array.shape}")
+    _require_finite(name, array)
+    out = np.ascontiguousarray(array, dtype=dtype)
+    _require_finite(name, out)
+    return out
+
+
+def targets(name, value, n, n_out, loss, dtype):
+    """Returns (values, labels): one of them None, shaped and typed for the compiled core."""
+    array = _numeric_array(name, value)
+    if loss == "softmax_ce" and array.ndim == 1:
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"{name}: class labels must be integers, got dtype {array.dtype} "
+                            f"(or give a float matrix of shape ({n}, {n_out}))")
+        if array.shape[0] != n:
+            raise ValueError(f"{name}: expected {n} labels to match X, got shape {array.shape}")
+        if array.size and (array.min() < 0 or array.max() >= n_out):
+            bad = array[(array < 0) | (array >= n_out)][0]
+            raise ValueError(f"{name}: class labels must be in [0, {n_out}), got {bad}")
+        return None, np.ascontiguousarray(array, dtype=np.int64)
+    if array.ndim == 1 and n_out == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2 or array.shape != (n, n_out):
+        expected = f"({n}, {n_out})" + (f" or ({n},)" if n_out == 1 else "")
+        if loss == "softmax_ce":
+            expected += f" or integer labels ({n},)"
+        raise ValueError(f"{name}: expected shape {expected}, got {array.shape}")
+    _require_finite(name, array)
+    out = np.ascontiguousarray(array, dtype=dtype)
+    _require_finite(name, out)
+    if loss == "bce" and (out.min() < 0 or out.max() > 1):
+        raise ValueError(f"{name}: bce targets must lie in [0, 1], got values in "
+                         f"[{out.min()}, {out.max()}]")
+    return out, None

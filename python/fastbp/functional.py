@@ -1,0 +1,86 @@
+"""Fused dense-layer operations for people who write their own training loops.
+
+Each call works in one dtype, float32 or float64: float32 when every floating input is
+float32, float64 otherwise (for ``dense_backward_sgd``, the dtype of ``W``, which it updates in
+place).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from . import _validation as check
+
+
+def _common_dtype(*arrays):
+    kinds = [np.asarray(a).dtype for a in arrays]
+    return np.float32 if all(k == np.float32 for k in kinds) else np.float64
+
+
+def _layer_arrays(x, W, dtype):
+    W = check.matrix("W", W, dtype)
+    x = check.matrix("x", x, dtype, n_cols=W.shape[0])
+    return x, W
+
+
+def dense_forward(x, W, b, activation="identity"):
+    """``act(x @ W + b)`` in one pass: bias and activation applied in the GEMM epilogue.
+
+    >>> import numpy as np, fastbp
+    >>> x = np.ones((2, 3), np.float32); W = np.ones((3, 4), np.float32); b = np.zeros(4, np.float32)
+    >>> fastbp.dense_forward(x, W, b, "relu")[0]
+    array([3., 3., 3., 3.], dtype=float32)
+    """
+    check.choice("activation", activation, check.OUTPUTS)
+    dtype = _common_dtype(x, W, b)
+    x, W = _layer_arrays(x, W, dtype)
+    b = check.vector("b", b, dtype, W.shape[1])
+    return _core.dense_forward(x, W, b, activation)
+
+
+def _backward_inputs(grad_a, x, W, a, activation, dtype):
+    check.choice("activation", activation, check.OUTPUTS)
+    x, W = _layer_arrays(x, W, dtype)
+    n, n_out = x.shape[0], W.shape[1]
+    a = check.matrix("a", a, dtype, n_cols=n_out, n_rows=n)
+    grad_a = check.matrix("grad_a", grad_a, dtype, n_cols=n_out, n_rows=n)
+    return grad_a, x, W, a
+
+
+def dense_backward(grad_a, x, W, a, activation="identity"):
+    """Backward pass of ``a = act(x @ W + b)`` given ``grad_a = dL/da``.
+
+    Returns ``(grad_x, grad_W, grad_b)``; the activation derivative is taken from the stored
+    output ``a`` (softmax through its Jacobian).
+    """
+    dtype = _common_dtype(grad_a, x, W, a)
+    return _core.dense_backward(*_backward_inputs(grad_a, x, W, a, activation, dtype), activation)
+
+
+def dense_backward_sgd(grad_a, x, W, b, a, activation, lr):
+    """Like `dense_backward`, but ``W`` and ``b`` take the SGD step in place inside the
+    weight-gradient computation (no gradient matrix is written). Returns ``grad_x``, computed
+    with ``W`` from before the step. ``W`` and ``b`` must be writeable C-contiguous arrays of the
+    same float dtype.
+    """
+    for name, array in (("W", W), ("b", b)):
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"{name}: expected a NumPy array updated in place, got "
+                            f"{type(array).__name__}")
+        if array.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name}: expected float32 or float64, got {array.dtype}")
+        if not array.flags.c_contiguous or not array.flags.writeable:
+            raise ValueError(f"{name}: expected a writeable C-contiguous array")
+    if b.dtype != W.dtype:
+        raise TypeError(f"b: expected dtype {W.dtype} to match W, got {b.dtype}")
+    if W.ndim != 2:
+        raise ValueError(f"W: expected a 2-D array, got shape {W.shape}")
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"b: expected shape ({W.shape[1]},) to match W of shape {W.shape}, "
+                         f"got {b.shape}")
+    lr = check.real("lr", lr, low=0, low_open=True)
+    if not np.isfinite(W).all() or not np.isfinite(b).all():
+        raise ValueError("W, b: contain NaN or infinity")
+    grad_a, x, _, a = _backward_inputs(grad_a, x, W, a, activation, W.dtype)
+    return _core.dense_backward_sgd(grad_a, x, W, b, a, activation, lr)
