@@ -89,6 +89,16 @@ def _require_finite(name, array):
         raise ValueError(f"{name}: contains NaN or infinity")
 
 
+def _converted(name, array, dtype):
+    """One conversion to a C-contiguous `dtype` array, checked finite before and after (a
+    float64 value can overflow float32)."""
+    _require_finite(name, array)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(array, dtype=dtype)
+    _require_finite(name, out)
+    return out
+
+
 def matrix(name, value, dtype, n_cols=None, n_rows=None):
     """A C-contiguous 2-D array of `dtype` with at least one row and finite entries."""
     array = _numeric_array(name, value)
@@ -103,10 +113,7 @@ def matrix(name, value, dtype, n_cols=None, n_rows=None):
         raise ValueError(f"{name}: expected {n_cols} columns, got shape {array.shape}")
     if n_rows is not None and array.shape[0] != n_rows:
         raise ValueError(f"{name}: expected {n_rows} rows to match X, got shape {array.shape}")
-    _require_finite(name, array)
-    out = np.ascontiguousarray(array, dtype=dtype)
-    _require_finite(name, out)  # a float64 value can overflow float32
-    return out
+    return _converted(name, array, dtype)
 
 
 def vector(name, value, dtype, size):
@@ -114,10 +121,7 @@ def vector(name, value, dtype, size):
     array = _numeric_array(name, value)
     if array.shape != (size,):
         raise ValueError(f"{name}: expected shape ({size},), got {array.shape}")
-    _require_finite(name, array)
-    out = np.ascontiguousarray(array, dtype=dtype)
-    _require_finite(name, out)
-    return out
+    return _converted(name, array, dtype)
 
 
 def targets(name, value, n, n_out, loss, dtype):
@@ -140,9 +144,7 @@ def targets(name, value, n, n_out, loss, dtype):
         if loss == "softmax_ce":
             expected += f" or integer labels ({n},)"
         raise ValueError(f"{name}: expected shape {expected}, got {array.shape}")
-    _require_finite(name, array)
-    out = np.ascontiguousarray(array, dtype=dtype)
-    _require_finite(name, out)
+    out = _converted(name, array, dtype)
     if loss == "bce" and (out.min() < 0 or out.max() > 1):
         raise ValueError(f"{name}: bce targets must lie in [0, 1], got values in "
                          f"[{out.min()}, {out.max()}]")

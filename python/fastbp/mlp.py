@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -216,9 +218,10 @@ class MLP:
     def load(cls, path) -> "MLP":
         """Reads a model written by `save`; never unpickles, checks every array."""
         try:
-            with np.load(os.fspath(path), allow_pickle=False) as data:
+            # Our own handle: np.load leaks its file when the zip is unreadable.
+            with open(os.fspath(path), "rb") as f, np.load(f, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError) as exc:
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
             raise ValueError(f"{path}: not a readable fastbp model file ({exc})") from exc
 
         def field(name):

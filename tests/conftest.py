@@ -1,0 +1,73 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import fastbp
+from fastbp import _core
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from reference import ReferenceMLP  # noqa: E402
+
+
+def available_simd_levels():
+    """Every SIMD level this CPU can run, lowest first."""
+    levels = []
+    for level in ("portable", "avx2", "avx512"):
+        try:
+            _core.set_simd_level(level)
+        except ValueError:
+            continue
+        levels.append(level)
+    return levels
+
+
+SIMD_LEVELS = available_simd_levels()
+_core.set_simd_level(SIMD_LEVELS[-1])
+
+
+@pytest.fixture(params=SIMD_LEVELS)
+def simd_level(request):
+    best = fastbp.simd_level()
+    _core.set_simd_level(request.param)
+    yield request.param
+    _core.set_simd_level(best)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    before = fastbp.get_num_threads()
+    fastbp.set_num_threads(request.param)
+    yield request.param
+    fastbp.set_num_threads(before)
+
+
+def reference_of(net):
+    return ReferenceMLP(net.weights, net.biases, net.hidden, net.output, net.loss_name)
+
+
+def make_data(rng, n, n_in, n_out, loss, labels=False):
+    X = rng.normal(size=(n, n_in))
+    if loss == "softmax_ce":
+        y = rng.integers(0, n_out, size=n)
+        if labels:
+            return X, y
+        return X, np.eye(n_out)[y]
+    if loss == "bce":
+        return X, rng.integers(0, 2, size=(n, n_out)).astype(np.float64)
+    return X, rng.normal(size=(n, n_out))
+
+
+TOLERANCE = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
+
+
+def assert_close(actual, expected, dtype, what):
+    tol = TOLERANCE[np.dtype(dtype).type]
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    scale = max(np.abs(expected).max(), 1.0) if expected.size else 1.0
+    err = np.abs(actual - expected).max() if expected.size else 0.0
+    assert err <= tol["atol"] + tol["rtol"] * scale, (
+        f"{what}: max abs difference {err:.3e} exceeds tolerance (scale {scale:.3e}, {dtype})")

@@ -1,0 +1,118 @@
+"""An independent float64 NumPy implementation of the textbook backpropagation algorithm.
+
+Nothing here calls fastbp: the tests replay fastbp's computation with it and compare.
+"""
+
+import numpy as np
+
+LEAKY_SLOPE = 0.01
+
+
+def activate(name, z):
+    if name == "identity":
+        return z
+    if name == "relu":
+        return np.maximum(z, 0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, LEAKY_SLOPE * z)
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "softmax":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    raise ValueError(name)
+
+
+def derivative(name, z):
+    """d act / d z, from the pre-activation."""
+    if name == "identity":
+        return np.ones_like(z)
+    if name == "relu":
+        return (z > 0).astype(z.dtype)
+    if name == "leaky_relu":
+        return np.where(z > 0, 1.0, LEAKY_SLOPE)
+    if name == "sigmoid":
+        s = 1 / (1 + np.exp(-z))
+        return s * (1 - s)
+    if name == "tanh":
+        return 1 - np.tanh(z) ** 2
+    raise ValueError(name)
+
+
+def one_hot(labels, n_classes):
+    t = np.zeros((len(labels), n_classes))
+    t[np.arange(len(labels)), labels] = 1
+    return t
+
+
+class ReferenceMLP:
+    def __init__(self, weights, biases, hidden, output, loss):
+        self.W = [np.array(w, dtype=np.float64) for w in weights]
+        self.b = [np.array(b, dtype=np.float64) for b in biases]
+        self.hidden, self.output, self.loss_name = hidden, output, loss
+
+    def act_of(self, layer):
+        return self.output if layer == len(self.W) - 1 else self.hidden
+
+    def forward(self, X):
+        """Returns the pre-activations zs and the activations (inputs first)."""
+        activations, zs = [np.asarray(X, dtype=np.float64)], []
+        for layer, (W, b) in enumerate(zip(self.W, self.b)):
+            z = activations[-1] @ W + b
+            zs.append(z)
+            activations.append(activate(self.act_of(layer), z))
+        return zs, activations
+
+    def predict(self, X):
+        return self.forward(X)[1][-1]
+
+    def targets(self, T):
+        T = np.asarray(T)
+        if T.ndim == 1 and self.loss_name == "softmax_ce":
+            return one_hot(T, self.W[-1].shape[1])
+        return T.reshape(len(T), -1).astype(np.float64)
+
+    def loss(self, X, T):
+        y, t = self.predict(X), self.targets(T)
+        if self.loss_name == "mse":
+            per_sample = 0.5 * ((y - t) ** 2).sum(axis=1)
+        elif self.loss_name == "softmax_ce":
+            per_sample = -(t * np.log(y)).sum(axis=1)
+        else:
+            per_sample = -(t * np.log(y) + (1 - t) * np.log(1 - y)).sum(axis=1)
+        return per_sample.mean()
+
+    def gradients(self, X, T):
+        zs, activations = self.forward(X)
+        y, t, n = activations[-1], self.targets(T), len(X)
+        # dL/dz of the output layer, written out per loss without the canonical-link shortcut
+        if self.loss_name == "mse":
+            delta = (y - t) * derivative(self.output, zs[-1])
+        elif self.loss_name == "softmax_ce":
+            grad_y = -t / y
+            delta = y * (grad_y - (grad_y * y).sum(axis=1, keepdims=True))
+        else:
+            grad_y = -t / y + (1 - t) / (1 - y)
+            delta = grad_y * derivative("sigmoid", zs[-1])
+        delta = delta / n
+        dW, db = [None] * len(self.W), [None] * len(self.W)
+        for layer in reversed(range(len(self.W))):
+            dW[layer] = activations[layer].T @ delta
+            db[layer] = delta.sum(axis=0)
+            if layer > 0:
+                delta = (delta @ self.W[layer].T) * derivative(self.hidden, zs[layer - 1])
+        return dW, db
+
+    def sgd_step(self, X, T, lr, momentum=0.0, velocity=None):
+        loss = self.loss(X, T)
+        dW, db = self.gradients(X, T)
+        if velocity is None:
+            velocity = ([np.zeros_like(w) for w in self.W], [np.zeros_like(b) for b in self.b])
+        for layer in range(len(self.W)):
+            velocity[0][layer] = momentum * velocity[0][layer] - lr * dW[layer]
+            velocity[1][layer] = momentum * velocity[1][layer] - lr * db[layer]
+            self.W[layer] += velocity[0][layer]
+            self.b[layer] += velocity[1][layer]
+        return loss, velocity

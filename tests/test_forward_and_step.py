@@ -1,0 +1,102 @@
+"""Forward pass, loss and the fused SGD step against the independent NumPy reference, both
+dtypes, 1 and 2 threads, every SIMD level the CPU has."""
+
+import numpy as np
+import pytest
+
+import fastbp
+from conftest import assert_close, make_data, reference_of
+
+CASES = [  # layers, batch, hidden, output
+    ([2, 8, 1], 1, "sigmoid", "sigmoid"),
+    ([32, 64, 64, 1], 32, "relu", "identity"),
+    ([37, 129, 65, 3], 7, "tanh", "softmax"),
+    ([64, 300, 10], 129, "leaky_relu", "softmax"),
+    ([300, 70, 5], 65, "relu", "tanh"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layers,batch,hidden,output", CASES)
+def test_predict_and_loss_match_reference(dtype, layers, batch, hidden, output, threads,
+                                          simd_level):
+    rng = np.random.default_rng(batch)
+    net = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=2)
+    X, T = make_data(rng, batch, layers[0], layers[-1], net.loss_name)
+    X = X.astype(dtype)
+    ref = reference_of(net)
+    assert_close(net.predict(X), ref.predict(X), dtype, "predict")
+    assert_close(net.loss(X, T), ref.loss(X, T), dtype, "loss")
+
+
+def test_predict_handles_more_rows_than_one_chunk():
+    rng = np.random.default_rng(0)
+    net = fastbp.MLP([5, 9, 2], hidden="relu", output="softmax", dtype="float64", seed=0)
+    X = rng.normal(size=(2500, 5))
+    np.testing.assert_allclose(net.predict(X), reference_of(net).predict(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layers,batch,hidden,output", CASES)
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_train_steps_match_reference(dtype, layers, batch, hidden, output, momentum, threads,
+                                     simd_level):
+    rng = np.random.default_rng(batch + 1)
+    net = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=4)
+    ref = reference_of(net)
+    velocity = None
+    for step in range(3):
+        X, T = make_data(rng, batch, layers[0], layers[-1], net.loss_name)
+        X = X.astype(dtype)
+        loss = net.train_step(X, T, lr=0.05, momentum=momentum)
+        ref_loss, velocity = ref.sgd_step(X, T, lr=0.05, momentum=momentum, velocity=velocity)
+        assert_close(loss, ref_loss, dtype, f"loss of step {step}")
+    for layer in range(len(ref.W)):
+        assert_close(net.weights[layer], ref.W[layer], dtype, f"W[{layer}] after 3 steps")
+        assert_close(net.biases[layer], ref.b[layer], dtype, f"b[{layer}] after 3 steps")
+
+
+def test_simd_levels_agree_with_each_other():
+    from conftest import SIMD_LEVELS
+    from fastbp import _core
+
+    rng = np.random.default_rng(9)
+    X, T = make_data(rng, 50, 130, 7, "softmax_ce")
+    results = {}
+    for level in SIMD_LEVELS:
+        _core.set_simd_level(level)
+        net = fastbp.MLP([130, 257, 7], hidden="relu", output="softmax", dtype="float64", seed=1)
+        net.train_step(X, T, lr=0.1)
+        results[level] = net.predict(X)
+    _core.set_simd_level(SIMD_LEVELS[-1])
+    for level, out in results.items():
+        np.testing.assert_allclose(out, results[SIMD_LEVELS[0]], rtol=1e-10, atol=1e-12,
+                                   err_msg=f"{level} differs from {SIMD_LEVELS[0]}")
+
+
+def test_gradients_do_not_change_the_model():
+    rng = np.random.default_rng(0)
+    net = fastbp.MLP([6, 5, 2], hidden="tanh", output="softmax", seed=0)
+    before = [w.copy() for w in net.weights + net.biases]
+    X, T = make_data(rng, 4, 6, 2, "softmax_ce")
+    net.gradients(X, T)
+    for a, b in zip(before, net.weights + net.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weights_are_live_views():
+    net = fastbp.MLP([3, 4, 2], hidden="relu", output="identity", dtype="float64", seed=0)
+    X = np.ones((1, 3))
+    net.weights[0][...] = 0
+    net.biases[0][...] = 1
+    net.weights[1][...] = 2
+    net.biases[1][...] = 0.5
+    np.testing.assert_allclose(net.predict(X), [[8.5, 8.5]])
+
+
+def test_train_step_updates_the_exposed_views():
+    net = fastbp.MLP([3, 4, 2], hidden="relu", output="identity", seed=0)
+    W = net.weights[0]
+    before = W.copy()
+    net.train_step(np.ones((2, 3)), np.ones((2, 2)), lr=0.1)
+    assert not np.array_equal(before, W)

@@ -1,0 +1,151 @@
+"""Training learns, is reproducible, and fit does what the equivalent train_steps do."""
+
+import numpy as np
+import pytest
+
+import fastbp
+from conftest import make_data
+
+
+def test_xor_reaches_near_zero_loss():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([0, 1, 1, 0], dtype=np.float32)
+    net = fastbp.MLP([2, 8, 1], hidden="tanh", output="sigmoid", seed=0)
+    history = net.fit(X, y, epochs=3000, batch_size=1, lr=0.2)
+    assert history.loss[-1] < 0.01, f"final XOR loss {history.loss[-1]:.4f}"
+    np.testing.assert_array_equal(net.predict(X).ravel() > 0.5, y > 0.5)
+
+
+def test_digits_reach_95_percent_test_accuracy():
+    datasets = pytest.importorskip("sklearn.datasets")
+    digits = datasets.load_digits()
+    X = (digits.data / 16.0).astype(np.float32)
+    y = digits.target
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(X))
+    train, test = order[:1400], order[1400:]
+    net = fastbp.MLP([64, 128, 10], hidden="relu", output="softmax", seed=0)
+    history = net.fit(X[train], y[train], epochs=40, batch_size=32, lr=0.1, momentum=0.9,
+                      seed=0, validation_data=(X[test], y[test]))
+    accuracy = (net.predict(X[test]).argmax(axis=1) == y[test]).mean()
+    assert accuracy >= 0.95, f"digits test accuracy {accuracy:.3f}"
+    assert history.val_accuracy[-1] == pytest.approx(accuracy)
+
+
+def _trained_weights(threads, dtype):
+    fastbp.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    X, y = make_data(rng, 300, 20, 4, "softmax_ce", labels=True)
+    net = fastbp.MLP([20, 300, 4], hidden="relu", output="softmax", dtype=dtype, seed=7)
+    net.fit(X, y, epochs=3, batch_size=64, lr=0.05, momentum=0.5, seed=3)
+    return [w.copy() for w in net.weights + net.biases]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_same_seed_gives_bit_identical_weights(dtype, n_threads):
+    before = fastbp.get_num_threads()
+    try:
+        first = _trained_weights(n_threads, dtype)
+        second = _trained_weights(n_threads, dtype)
+    finally:
+        fastbp.set_num_threads(before)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_different_seeds_give_different_initial_weights():
+    a = fastbp.MLP([4, 5, 2], seed=1).weights[0]
+    b = fastbp.MLP([4, 5, 2], seed=2).weights[0]
+    assert not np.array_equal(a, b)
+
+
+def test_fit_without_shuffle_equals_train_steps_including_partial_last_batch():
+    rng = np.random.default_rng(1)
+    X, T = make_data(rng, 23, 6, 3, "mse")
+    a = fastbp.MLP([6, 9, 3], hidden="tanh", dtype="float64", seed=5)
+    b = fastbp.MLP([6, 9, 3], hidden="tanh", dtype="float64", seed=5)
+    history = a.fit(X, T, epochs=2, batch_size=5, lr=0.1, momentum=0.3, shuffle=False)
+    losses = []
+    for _ in range(2):
+        epoch = []
+        for start in range(0, 23, 5):  # batches of 5, 5, 5, 5, 3
+            epoch.append(b.train_step(X[start:start + 5], T[start:start + 5], lr=0.1,
+                                      momentum=0.3) * len(X[start:start + 5]))
+        losses.append(sum(epoch) / 23)
+    for wa, wb in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_allclose(wa, wb, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(history.loss, losses, rtol=1e-13)
+
+
+def test_fit_shuffles_by_permutation_and_still_learns_regression():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(512, 8))
+    w = rng.normal(size=(8, 2))
+    T = np.tanh(X @ w)
+    net = fastbp.MLP([8, 32, 2], hidden="tanh", output="identity", seed=0)
+    history = net.fit(X, T, epochs=60, batch_size=16, lr=0.05, seed=1)
+    assert history.loss[-1] < 0.1 * history.loss[0]
+
+
+def test_fit_history_and_validation_fields():
+    rng = np.random.default_rng(3)
+    X, y = make_data(rng, 100, 5, 3, "softmax_ce", labels=True)
+    net = fastbp.MLP([5, 8, 3], output="softmax", seed=0)
+    history = net.fit(X, y, epochs=4, batch_size=10, validation_data=(X[:20], y[:20]))
+    assert history.epochs == [1, 2, 3, 4]
+    assert len(history["loss"]) == 4 and all(np.isfinite(history.val_loss))
+    assert all(0 <= a <= 1 for a in history.val_accuracy)
+    assert history.val_loss[-1] == pytest.approx(net.loss(X[:20], y[:20]), rel=1e-5)
+    assert all(s > 0 for s in history.samples_per_second)
+
+
+def test_regression_history_has_no_accuracy():
+    rng = np.random.default_rng(3)
+    X, T = make_data(rng, 30, 5, 2, "mse")
+    history = fastbp.MLP([5, 4, 2], seed=0).fit(X, T, epochs=2, validation_data=(X, T))
+    assert np.isnan(history.val_accuracy).all() and np.isfinite(history.val_loss).all()
+
+
+def test_callback_returning_false_stops_training():
+    rng = np.random.default_rng(4)
+    X, T = make_data(rng, 40, 3, 1, "mse")
+    seen = []
+
+    def stop_after_three(log):
+        seen.append(log["epoch"])
+        return log["epoch"] < 3
+
+    history = fastbp.MLP([3, 4, 1], seed=0).fit(X, T, epochs=50, callbacks=[stop_after_three])
+    assert seen == [1, 2, 3] and len(history) == 3
+
+
+def test_exception_in_callback_propagates_and_model_stays_usable():
+    rng = np.random.default_rng(4)
+    X, T = make_data(rng, 40, 3, 1, "mse")
+    net = fastbp.MLP([3, 4, 1], seed=0)
+
+    def fail(log):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        net.fit(X, T, epochs=5, callbacks=[fail])
+    assert np.isfinite(net.predict(X)).all()
+    net.train_step(X, T)  # the training lock was released
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    rng = np.random.default_rng(4)
+    X, T = make_data(rng, 40, 3, 1, "mse")
+    fastbp.MLP([3, 4, 1], seed=0).fit(X, T, epochs=3, verbose=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("epoch 3/3") and "samples/s" in lines[-1]
+
+
+def test_multilabel_bce_learns():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(400, 6))
+    T = np.stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0], axis=1).astype(np.float64)
+    net = fastbp.MLP([6, 16, 2], hidden="relu", output="sigmoid", seed=0)
+    history = net.fit(X, T, epochs=40, batch_size=16, lr=0.2, validation_data=(X, T))
+    assert history.val_accuracy[-1] > 0.9
