@@ -32,7 +32,8 @@ void require_shape(const py::array& a, const char* name, std::vector<py::ssize_t
   for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(py::ssize_t(i)) == shape[i];
   if (!ok) {
     std::string want = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + std::to_string(shape[i]);
+    for (std::size_t i = 0; i < shape.size(); ++i)
+      want += (i ? ", " : "") + std::to_string(shape[i]);
     want += shape.size() == 1 ? ",)" : ")";
     throw py::value_error(std::string(name) + ": expected shape " + want + ", got " + shape_of(a));
   }
@@ -40,8 +41,8 @@ void require_shape(const py::array& a, const char* name, std::vector<py::ssize_t
 
 py::ssize_t rows_of(const py::array& X, const char* name, py::ssize_t cols) {
   if (X.ndim() != 2 || X.shape(1) != cols)
-    throw py::value_error(std::string(name) + ": expected a 2-D array with " + std::to_string(cols) +
-                          " columns, got shape " + shape_of(X));
+    throw py::value_error(std::string(name) + ": expected a 2-D array with " +
+                          std::to_string(cols) + " columns, got shape " + shape_of(X));
   if (X.shape(0) < 1) throw py::value_error(std::string(name) + ": expected at least one sample");
   return X.shape(0);
 }
@@ -99,114 +100,124 @@ void bind_network(py::module_& m, const char* class_name) {
              return Net(std::move(layers), fastbp::parse_activation(hidden),
                         fastbp::parse_activation(output), fastbp::parse_loss(loss), seed);
            }),
-           py::arg("layers"), py::arg("hidden"), py::arg("output"), py::arg("loss"), py::arg("seed"))
+           py::arg("layers"), py::arg("hidden"), py::arg("output"), py::arg("loss"),
+           py::arg("seed"))
       .def_property_readonly("layers", &Net::layers)
       .def_property_readonly("hidden", [](const Net& n) { return fastbp::to_string(n.hidden()); })
       .def_property_readonly("output", [](const Net& n) { return fastbp::to_string(n.output()); })
-      .def_property_readonly("loss_name", [](const Net& n) { return fastbp::to_string(n.loss_kind()); })
+      .def_property_readonly("loss_name",
+                             [](const Net& n) { return fastbp::to_string(n.loss_kind()); })
       .def_property_readonly("n_parameters", &Net::n_parameters)
-      .def("parameters",
-           [](py::object self) {
-             Net& n = self.cast<Net&>();
-             return py::array_t<T>({py::ssize_t(n.n_parameters())}, {py::ssize_t(sizeof(T))},
-                                   n.parameters(), self);
-           },
-           "All parameters as one live view: W[0], b[0], W[1], b[1], ...")
+      .def(
+          "parameters",
+          [](py::object self) {
+            Net& n = self.cast<Net&>();
+            return py::array_t<T>({py::ssize_t(n.n_parameters())}, {py::ssize_t(sizeof(T))},
+                                  n.parameters(), self);
+          },
+          "All parameters as one live view: W[0], b[0], W[1], b[1], ...")
       .def("weight_offset", &Net::weight_offset)
       .def("bias_offset", &Net::bias_offset)
-      .def("predict",
-           [](const Net& net, const CArray<T>& X) {
-             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-             CArray<T> out({n, py::ssize_t(net.layers().back())});
-             T* dst = out.mutable_data();
-             py::gil_scoped_release release;
-             net.predict(X.data(), n, dst);
-             return out;
-           },
-           py::arg("X"))
-      .def("loss",
-           [](const Net& net, const CArray<T>& X, py::object values, py::object labels) {
-             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-             BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
-             py::gil_scoped_release release;
-             return net.loss(X.data(), n, t.targets);
-           },
-           py::arg("X"), py::arg("values"), py::arg("labels"))
-      .def("gradients",
-           [](Net& net, const CArray<T>& X, py::object values, py::object labels) {
-             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-             BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
-             CArray<T> grad({py::ssize_t(net.n_parameters())});
-             T* dst = grad.mutable_data();
-             double loss;
-             {
-               py::gil_scoped_release release;
-               loss = net.gradients(X.data(), n, t.targets, dst);
-             }
-             return py::make_tuple(grad, loss);
-           },
-           py::arg("X"), py::arg("values"), py::arg("labels"),
-           "Returns (flat gradient laid out like parameters(), loss).")
-      .def("train_step",
-           [](Net& net, const CArray<T>& X, py::object values, py::object labels, double lr,
-              double momentum) {
-             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-             BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
-             py::gil_scoped_release release;
-             return net.train_step(X.data(), n, t.targets, T(lr), T(momentum));
-           },
-           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("lr"),
-           py::arg("momentum") = 0.0)
-      .def("fit",
-           [](Net& net, const CArray<T>& X, py::object values, py::object labels, int epochs,
-              std::ptrdiff_t batch_size, double lr, double momentum, bool shuffle,
-              std::uint64_t seed, py::object X_val, py::object val_values, py::object val_labels,
-              py::object on_epoch) {
-             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-             BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
-             fastbp::FitOptions options;
-             options.epochs = epochs;
-             options.batch_size = batch_size;
-             options.learning_rate = lr;
-             options.momentum = momentum;
-             options.shuffle = shuffle;
-             options.seed = seed;
-             fastbp::ValidationSet<T> validation;
-             CArray<T> xv;
-             BoundTargets<T> tv;
-             const bool has_validation = !X_val.is_none();
-             if (has_validation) {
-               xv = X_val.cast<CArray<T>>();
-               validation.n = rows_of(xv, "validation X", net.layers().front());
-               validation.X = xv.data();
-               tv = bind_targets(net, validation.n, val_values, val_labels, "validation T");
-               validation.targets = tv.targets;
-             }
-             // Called once per epoch, with the GIL: lets Ctrl-C and Python callbacks stop training.
-             fastbp::EpochCallback callback = [&](const fastbp::EpochLog& log) {
-               py::gil_scoped_acquire acquire;
-               if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-               if (on_epoch.is_none()) return true;
-               py::object keep_going = on_epoch(epoch_dict(log));
-               return keep_going.is_none() || keep_going.cast<bool>();
-             };
-             std::vector<fastbp::EpochLog> logs;
-             {
-               py::gil_scoped_release release;
-               logs = net.fit(X.data(), n, t.targets, options,
-                              has_validation ? &validation : nullptr, callback);
-             }
-             py::list out;
-             for (const auto& log : logs) out.append(epoch_dict(log));
-             return out;
-           },
-           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("epochs"),
-           py::arg("batch_size"), py::arg("lr"), py::arg("momentum"), py::arg("shuffle"),
-           py::arg("seed"), py::arg("X_val"), py::arg("val_values"), py::arg("val_labels"),
-           py::arg("on_epoch"));
+      .def(
+          "predict",
+          [](const Net& net, const CArray<T>& X) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            CArray<T> out({n, py::ssize_t(net.layers().back())});
+            T* dst = out.mutable_data();
+            py::gil_scoped_release release;
+            net.predict(X.data(), n, dst);
+            return out;
+          },
+          py::arg("X"))
+      .def(
+          "loss",
+          [](const Net& net, const CArray<T>& X, py::object values, py::object labels) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
+            py::gil_scoped_release release;
+            return net.loss(X.data(), n, t.targets);
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"))
+      .def(
+          "gradients",
+          [](Net& net, const CArray<T>& X, py::object values, py::object labels) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
+            CArray<T> grad({py::ssize_t(net.n_parameters())});
+            T* dst = grad.mutable_data();
+            double loss;
+            {
+              py::gil_scoped_release release;
+              loss = net.gradients(X.data(), n, t.targets, dst);
+            }
+            return py::make_tuple(grad, loss);
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"),
+          "Returns (flat gradient laid out like parameters(), loss).")
+      .def(
+          "train_step",
+          [](Net& net, const CArray<T>& X, py::object values, py::object labels, double lr,
+             double momentum) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
+            py::gil_scoped_release release;
+            return net.train_step(X.data(), n, t.targets, T(lr), T(momentum));
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("lr"),
+          py::arg("momentum") = 0.0)
+      .def(
+          "fit",
+          [](Net& net, const CArray<T>& X, py::object values, py::object labels, int epochs,
+             std::ptrdiff_t batch_size, double lr, double momentum, bool shuffle,
+             std::uint64_t seed, py::object X_val, py::object val_values, py::object val_labels,
+             py::object on_epoch) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
+            fastbp::FitOptions options;
+            options.epochs = epochs;
+            options.batch_size = batch_size;
+            options.learning_rate = lr;
+            options.momentum = momentum;
+            options.shuffle = shuffle;
+            options.seed = seed;
+            fastbp::ValidationSet<T> validation;
+            CArray<T> xv;
+            BoundTargets<T> tv;
+            const bool has_validation = !X_val.is_none();
+            if (has_validation) {
+              xv = X_val.cast<CArray<T>>();
+              validation.n = rows_of(xv, "validation X", net.layers().front());
+              validation.X = xv.data();
+              tv = bind_targets(net, validation.n, val_values, val_labels, "validation T");
+              validation.targets = tv.targets;
+            }
+            // Called once per epoch, with the GIL: lets Ctrl-C and Python callbacks stop training.
+            fastbp::EpochCallback callback = [&](const fastbp::EpochLog& log) {
+              py::gil_scoped_acquire acquire;
+              if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+              if (on_epoch.is_none()) return true;
+              py::object keep_going = on_epoch(epoch_dict(log));
+              return keep_going.is_none() || keep_going.cast<bool>();
+            };
+            std::vector<fastbp::EpochLog> logs;
+            {
+              py::gil_scoped_release release;
+              logs = net.fit(X.data(), n, t.targets, options,
+                             has_validation ? &validation : nullptr, callback);
+            }
+            py::list out;
+            for (const auto& log : logs) out.append(epoch_dict(log));
+            return out;
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("epochs"),
+          py::arg("batch_size"), py::arg("lr"), py::arg("momentum"), py::arg("shuffle"),
+          py::arg("seed"), py::arg("X_val"), py::arg("val_values"), py::arg("val_labels"),
+          py::arg("on_epoch"));
 }
 
-fastbp::Activation activation_arg(const std::string& name) { return fastbp::parse_activation(name); }
+fastbp::Activation activation_arg(const std::string& name) {
+  return fastbp::parse_activation(name);
+}
 
 void require_rows(const py::array& a, const char* name, py::ssize_t rows, py::ssize_t cols) {
   require_shape(a, name, {rows, cols});
@@ -214,67 +225,76 @@ void require_rows(const py::array& a, const char* name, py::ssize_t rows, py::ss
 
 template <typename T>
 void bind_dense(py::module_& m) {
-  m.def("dense_forward",
-        [](const CArray<T>& x, const CArray<T>& W, const CArray<T>& b, const std::string& act) {
-          if (W.ndim() != 2) throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
-          const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
-          if (x.ndim() != 2) throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
-          const py::ssize_t n = x.shape(0);
-          require_rows(x, "x", n, n_in);
-          require_shape(b, "b", {n_out});
-          const fastbp::Activation a = activation_arg(act);
-          CArray<T> out({n, n_out});
-          T* dst = out.mutable_data();
+  m.def(
+      "dense_forward",
+      [](const CArray<T>& x, const CArray<T>& W, const CArray<T>& b, const std::string& act) {
+        if (W.ndim() != 2)
+          throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
+        const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
+        if (x.ndim() != 2)
+          throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
+        const py::ssize_t n = x.shape(0);
+        require_rows(x, "x", n, n_in);
+        require_shape(b, "b", {n_out});
+        const fastbp::Activation a = activation_arg(act);
+        CArray<T> out({n, n_out});
+        T* dst = out.mutable_data();
+        py::gil_scoped_release release;
+        fastbp::dense_forward<T>(n, n_in, n_out, x.data(), W.data(), b.data(), a, dst);
+        return out;
+      },
+      py::arg("x"), py::arg("W"), py::arg("b"), py::arg("activation"));
+  m.def(
+      "dense_backward",
+      [](const CArray<T>& grad_a, const CArray<T>& x, const CArray<T>& W, const CArray<T>& a,
+         const std::string& act) {
+        if (W.ndim() != 2)
+          throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
+        const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
+        if (x.ndim() != 2)
+          throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
+        const py::ssize_t n = x.shape(0);
+        require_rows(x, "x", n, n_in);
+        require_rows(a, "a", n, n_out);
+        require_rows(grad_a, "grad_a", n, n_out);
+        const fastbp::Activation activation = activation_arg(act);
+        CArray<T> gx({n, n_in}), gW({n_in, n_out}), gb({n_out});
+        T *pgx = gx.mutable_data(), *pgW = gW.mutable_data(), *pgb = gb.mutable_data();
+        {
           py::gil_scoped_release release;
-          fastbp::dense_forward<T>(n, n_in, n_out, x.data(), W.data(), b.data(), a, dst);
-          return out;
-        },
-        py::arg("x"), py::arg("W"), py::arg("b"), py::arg("activation"));
-  m.def("dense_backward",
-        [](const CArray<T>& grad_a, const CArray<T>& x, const CArray<T>& W, const CArray<T>& a,
-           const std::string& act) {
-          if (W.ndim() != 2) throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
-          const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
-          if (x.ndim() != 2) throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
-          const py::ssize_t n = x.shape(0);
-          require_rows(x, "x", n, n_in);
-          require_rows(a, "a", n, n_out);
-          require_rows(grad_a, "grad_a", n, n_out);
-          const fastbp::Activation activation = activation_arg(act);
-          CArray<T> gx({n, n_in}), gW({n_in, n_out}), gb({n_out});
-          T *pgx = gx.mutable_data(), *pgW = gW.mutable_data(), *pgb = gb.mutable_data();
-          {
-            py::gil_scoped_release release;
-            fastbp::dense_backward<T>(n, n_in, n_out, grad_a.data(), x.data(), W.data(), a.data(),
-                                      activation, pgx, pgW, pgb);
-          }
-          return py::make_tuple(gx, gW, gb);
-        },
-        py::arg("grad_a"), py::arg("x"), py::arg("W"), py::arg("a"), py::arg("activation"));
-  m.def("dense_backward_sgd",
-        [](const CArray<T>& grad_a, const CArray<T>& x, py::array W, py::array b,
-           const CArray<T>& a, const std::string& act, double lr) {
-          T* pW = writable_data<T>(W, "W");
-          T* pb = writable_data<T>(b, "b");
-          if (W.ndim() != 2) throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
-          const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
-          if (x.ndim() != 2) throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
-          const py::ssize_t n = x.shape(0);
-          require_rows(x, "x", n, n_in);
-          require_rows(a, "a", n, n_out);
-          require_rows(grad_a, "grad_a", n, n_out);
-          require_shape(b, "b", {n_out});
-          if (!std::isfinite(lr)) throw py::value_error("lr: expected a finite number");
-          const fastbp::Activation activation = activation_arg(act);
-          CArray<T> gx({n, n_in});
-          T* pgx = gx.mutable_data();
-          py::gil_scoped_release release;
-          fastbp::dense_backward_sgd<T>(n, n_in, n_out, grad_a.data(), x.data(), pW, pb, a.data(),
-                                        activation, T(lr), pgx);
-          return gx;
-        },
-        py::arg("grad_a"), py::arg("x"), py::arg("W"), py::arg("b"), py::arg("a"),
-        py::arg("activation"), py::arg("lr"));
+          fastbp::dense_backward<T>(n, n_in, n_out, grad_a.data(), x.data(), W.data(), a.data(),
+                                    activation, pgx, pgW, pgb);
+        }
+        return py::make_tuple(gx, gW, gb);
+      },
+      py::arg("grad_a"), py::arg("x"), py::arg("W"), py::arg("a"), py::arg("activation"));
+  m.def(
+      "dense_backward_sgd",
+      [](const CArray<T>& grad_a, const CArray<T>& x, py::array W, py::array b, const CArray<T>& a,
+         const std::string& act, double lr) {
+        T* pW = writable_data<T>(W, "W");
+        T* pb = writable_data<T>(b, "b");
+        if (W.ndim() != 2)
+          throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
+        const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
+        if (x.ndim() != 2)
+          throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
+        const py::ssize_t n = x.shape(0);
+        require_rows(x, "x", n, n_in);
+        require_rows(a, "a", n, n_out);
+        require_rows(grad_a, "grad_a", n, n_out);
+        require_shape(b, "b", {n_out});
+        if (!std::isfinite(lr)) throw py::value_error("lr: expected a finite number");
+        const fastbp::Activation activation = activation_arg(act);
+        CArray<T> gx({n, n_in});
+        T* pgx = gx.mutable_data();
+        py::gil_scoped_release release;
+        fastbp::dense_backward_sgd<T>(n, n_in, n_out, grad_a.data(), x.data(), pW, pb, a.data(),
+                                      activation, T(lr), pgx);
+        return gx;
+      },
+      py::arg("grad_a"), py::arg("x"), py::arg("W"), py::arg("b"), py::arg("a"),
+      py::arg("activation"), py::arg("lr"));
 }
 
 }  // namespace
@@ -289,6 +309,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("get_num_threads", &fastbp::get_num_threads);
   m.def("set_num_threads", &fastbp::set_num_threads, py::arg("n"));
   m.def("simd_level", &fastbp::simd_level);
-  m.def("set_simd_level", [](const std::string& name) { fastbp::set_simd_level(name.c_str()); },
-        py::arg("name"));
+  m.def(
+      "set_simd_level", [](const std::string& name) { fastbp::set_simd_level(name.c_str()); },
+      py::arg("name"));
 }

@@ -26,21 +26,30 @@ Loss parse_loss(const std::string& name) {
 
 const char* to_string(Activation activation) {
   switch (activation) {
-    case Activation::identity: return "identity";
-    case Activation::relu: return "relu";
-    case Activation::leaky_relu: return "leaky_relu";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::tanh: return "tanh";
-    case Activation::softmax: return "softmax";
+    case Activation::identity:
+      return "identity";
+    case Activation::relu:
+      return "relu";
+    case Activation::leaky_relu:
+      return "leaky_relu";
+    case Activation::sigmoid:
+      return "sigmoid";
+    case Activation::tanh:
+      return "tanh";
+    case Activation::softmax:
+      return "softmax";
   }
   return "?";
 }
 
 const char* to_string(Loss loss) {
   switch (loss) {
-    case Loss::mse: return "mse";
-    case Loss::softmax_ce: return "softmax_ce";
-    case Loss::bce: return "bce";
+    case Loss::mse:
+      return "mse";
+    case Loss::softmax_ce:
+      return "softmax_ce";
+    case Loss::bce:
+      return "bce";
   }
   return "?";
 }
@@ -53,8 +62,9 @@ Loss default_loss_for(Activation output) {
 
 void check_output_loss_pairing(Activation output, Loss loss, long n_out) {
   if (loss == Loss::softmax_ce && output != Activation::softmax)
-    throw std::invalid_argument(std::string("loss 'softmax_ce' needs output='softmax', got output='") +
-                                to_string(output) + "'");
+    throw std::invalid_argument(
+        std::string("loss 'softmax_ce' needs output='softmax', got output='") + to_string(output) +
+        "'");
   if (loss == Loss::softmax_ce && n_out < 2)
     throw std::invalid_argument("loss 'softmax_ce' needs at least 2 output units, got " +
                                 std::to_string(n_out));

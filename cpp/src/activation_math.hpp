@@ -41,22 +41,32 @@ static inline T derivative_from_output(T y) {
 template <typename T>
 static inline T activate(Activation a, T z) {
   switch (a) {
-    case Activation::relu: return activate<Activation::relu>(z);
-    case Activation::leaky_relu: return activate<Activation::leaky_relu>(z);
-    case Activation::sigmoid: return activate<Activation::sigmoid>(z);
-    case Activation::tanh: return activate<Activation::tanh>(z);
-    default: return z;
+    case Activation::relu:
+      return activate<Activation::relu>(z);
+    case Activation::leaky_relu:
+      return activate<Activation::leaky_relu>(z);
+    case Activation::sigmoid:
+      return activate<Activation::sigmoid>(z);
+    case Activation::tanh:
+      return activate<Activation::tanh>(z);
+    default:
+      return z;
   }
 }
 
 template <typename T>
 static inline T derivative_from_output(Activation a, T y) {
   switch (a) {
-    case Activation::relu: return derivative_from_output<Activation::relu>(y);
-    case Activation::leaky_relu: return derivative_from_output<Activation::leaky_relu>(y);
-    case Activation::sigmoid: return derivative_from_output<Activation::sigmoid>(y);
-    case Activation::tanh: return derivative_from_output<Activation::tanh>(y);
-    default: return T(1);
+    case Activation::relu:
+      return derivative_from_output<Activation::relu>(y);
+    case Activation::leaky_relu:
+      return derivative_from_output<Activation::leaky_relu>(y);
+    case Activation::sigmoid:
+      return derivative_from_output<Activation::sigmoid>(y);
+    case Activation::tanh:
+      return derivative_from_output<Activation::tanh>(y);
+    default:
+      return T(1);
   }
 }
 

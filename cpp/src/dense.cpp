@@ -42,15 +42,15 @@ void dense_forward(std::ptrdiff_t n, std::ptrdiff_t n_in, std::ptrdiff_t n_out, 
   detail::Epilogue<T> ep;
   ep.bias = b;
   ep.activation = activation == Activation::softmax ? Activation::identity : activation;
-  detail::gemm<T>(n, n_out, n_in, detail::row_major(x, n_in), detail::row_major(W, n_out), a,
-                  n_out, ep);
+  detail::gemm<T>(n, n_out, n_in, detail::row_major(x, n_in), detail::row_major(W, n_out), a, n_out,
+                  ep);
   if (activation == Activation::softmax) detail::activate_inplace(activation, n, n_out, a);
 }
 
 template <typename T>
 void dense_backward(std::ptrdiff_t n, std::ptrdiff_t n_in, std::ptrdiff_t n_out, const T* grad_a,
-                    const T* x, const T* W, const T* a, Activation activation, T* grad_x,
-                    T* grad_W, T* grad_b) {
+                    const T* x, const T* W, const T* a, Activation activation, T* grad_x, T* grad_W,
+                    T* grad_b) {
   check_sizes(n, n_in, n_out);
   backward(n, n_in, n_out, grad_a, x, W, a, activation, grad_x, grad_W, detail::Epilogue<T>{},
            grad_b);
@@ -58,8 +58,8 @@ void dense_backward(std::ptrdiff_t n, std::ptrdiff_t n_in, std::ptrdiff_t n_out,
 
 template <typename T>
 void dense_backward_sgd(std::ptrdiff_t n, std::ptrdiff_t n_in, std::ptrdiff_t n_out,
-                        const T* grad_a, const T* x, T* W, T* b, const T* a,
-                        Activation activation, T lr, T* grad_x) {
+                        const T* grad_a, const T* x, T* W, T* b, const T* a, Activation activation,
+                        T lr, T* grad_x) {
   check_sizes(n, n_in, n_out);
   detail::Epilogue<T> update;  // W = W - lr * (x.T @ grad_z), in the GEMM's epilogue
   update.alpha = -lr;
@@ -69,14 +69,13 @@ void dense_backward_sgd(std::ptrdiff_t n, std::ptrdiff_t n_in, std::ptrdiff_t n_
   for (std::ptrdiff_t j = 0; j < n_out; ++j) b[j] -= lr * grad_b[j];
 }
 
-#define FASTBP_INSTANTIATE(T)                                                                  \
-  template void dense_forward<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const T*,     \
-                                 const T*, const T*, Activation, T*);                          \
-  template void dense_backward<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const T*,    \
-                                  const T*, const T*, const T*, Activation, T*, T*, T*);       \
-  template void dense_backward_sgd<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,          \
-                                      const T*, const T*, T*, T*, const T*, Activation, T,      \
-                                      T*);
+#define FASTBP_INSTANTIATE(T)                                                                   \
+  template void dense_forward<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const T*,      \
+                                 const T*, const T*, Activation, T*);                           \
+  template void dense_backward<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const T*,     \
+                                  const T*, const T*, const T*, Activation, T*, T*, T*);        \
+  template void dense_backward_sgd<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const T*, \
+                                      const T*, T*, T*, const T*, Activation, T, T*);
 FASTBP_INSTANTIATE(float)
 FASTBP_INSTANTIATE(double)
 #undef FASTBP_INSTANTIATE

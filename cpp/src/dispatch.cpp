@@ -67,7 +67,9 @@ std::atomic<const KernelSet*>& active() {
 
 }  // namespace
 
-const KernelSet& active_kernels() { return *active().load(std::memory_order_acquire); }
+const KernelSet& active_kernels() {
+  return *active().load(std::memory_order_acquire);
+}
 
 template <>
 const GemmKernel<float>& gemm_kernel<float>() {
@@ -82,7 +84,9 @@ const GemmKernel<double>& gemm_kernel<double>() {
 
 namespace fastbp {
 
-const char* simd_level() { return kernels::active_kernels().name; }
+const char* simd_level() {
+  return kernels::active_kernels().name;
+}
 
 void set_simd_level(const char* name) {
   using namespace kernels;

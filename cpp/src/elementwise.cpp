@@ -94,7 +94,8 @@ double output_loss(Activation output, Loss loss, std::ptrdiff_t n, std::ptrdiff_
       for (std::ptrdiff_t j = 0; j < width; ++j) {
         const T zj = zi[j];
         // -[t log s(z) + (1-t) log(1-s(z))] = max(z,0) - z t + log(1 + exp(-|z|))
-        sample_loss += double(std::max(zj, T(0)) - zj * ti[j] + std::log1p(std::exp(-std::abs(zj))));
+        sample_loss +=
+            double(std::max(zj, T(0)) - zj * ti[j] + std::log1p(std::exp(-std::abs(zj))));
         zi[j] = sigmoid(zj);
         if (di) di[j] = delta_scale * (zi[j] - ti[j]);
       }
@@ -147,14 +148,14 @@ double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, 
   return correct;
 }
 
-#define FASTBP_INSTANTIATE(T)                                                                   \
-  template void activate_inplace<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, T*);            \
-  template void activation_backward<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*,    \
-                                       const T*, T*);                                           \
-  template double output_loss<T>(Activation, Loss, std::ptrdiff_t, std::ptrdiff_t, T*,           \
-                                 const Targets<T>&, const std::int64_t*, T*, T);                 \
-  template void column_sums<T>(std::ptrdiff_t, std::ptrdiff_t, const T*, T*);                   \
-  template double count_correct<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*,       \
+#define FASTBP_INSTANTIATE(T)                                                                \
+  template void activate_inplace<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, T*);         \
+  template void activation_backward<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*, \
+                                       const T*, T*);                                        \
+  template double output_loss<T>(Activation, Loss, std::ptrdiff_t, std::ptrdiff_t, T*,       \
+                                 const Targets<T>&, const std::int64_t*, T*, T);             \
+  template void column_sums<T>(std::ptrdiff_t, std::ptrdiff_t, const T*, T*);                \
+  template double count_correct<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*,     \
                                    const Targets<T>&);
 FASTBP_INSTANTIATE(float)
 FASTBP_INSTANTIATE(double)

@@ -18,8 +18,8 @@ namespace {
 // Rows [i0, i0+rows) x columns [p0, p0+kc) of A into one micro-panel: element (r, p) at
 // dst[p * mr + r], rows beyond `rows` zero.
 template <typename T>
-void pack_a_panel(const MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows,
-                  std::ptrdiff_t p0, std::ptrdiff_t kc, int mr, T* dst) {
+void pack_a_panel(const MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows, std::ptrdiff_t p0,
+                  std::ptrdiff_t kc, int mr, T* dst) {
   if (a.col_stride == 1 && !a.col_index) {
     for (std::ptrdiff_t r = 0; r < rows; ++r) {
       const T* src = a.data + a.row(i0 + r) * a.row_stride + p0;
@@ -68,8 +68,8 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   // A is packed unless it is read by a single column panel; B unless few row panels reuse it.
   // Strided or indexed columns always go through packing.
   const bool pack_a = a.col_index != nullptr || n > nr;
-  const bool pack_b = b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 ||
-                      m > 2 * mr;
+  const bool pack_b =
+      b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 || m > 2 * mr;
 
   const std::ptrdiff_t kc_max = std::min<std::ptrdiff_t>(KC, std::max<std::ptrdiff_t>(k, 1));
   const std::ptrdiff_t nc_max = (std::min(NC, n) + nr - 1) / nr * nr;
@@ -108,9 +108,11 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
         blk.b_rs = b.row_stride;
         blk.b_edge = b_edge;
         blk.ldc = ldc;
-        blk.epilogue = kernels::BlockEpilogue<T>{
-            ep.alpha, pc == 0 ? ep.beta : T(1), pc + kc >= k, ep.bias ? ep.bias + jc : nullptr,
-            ep.activation, nullptr, ep.deriv_ld, ep.deriv_activation, nullptr, ep.add_to_ld};
+        blk.epilogue = kernels::BlockEpilogue<T>{ep.alpha,      pc == 0 ? ep.beta : T(1),
+                                                 pc + kc >= k,  ep.bias ? ep.bias + jc : nullptr,
+                                                 ep.activation, nullptr,
+                                                 ep.deriv_ld,   ep.deriv_activation,
+                                                 nullptr,       ep.add_to_ld};
 
         for (std::ptrdiff_t ic = 0; ic < m; ic += MC) {
           const std::ptrdiff_t mc = std::min(MC, m - ic);
@@ -118,8 +120,8 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           if (pack_a) {
 #pragma omp for schedule(static)
             for (std::ptrdiff_t ip = 0; ip < m_panels; ++ip)
-              pack_a_panel(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc,
-                           mr, packed_a + ip * kc * mr);
+              pack_a_panel(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc, mr,
+                           packed_a + ip * kc * mr);
           }
           kernels::MacroBlock<T> block = blk;
           block.m = mc;
@@ -159,19 +161,20 @@ void gemm_reference(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const 
       if (ep.beta != T(0)) v += ep.beta * c[i * ldc + j];
       if (ep.bias) v += ep.bias[j];
       v = activate(ep.activation, v);
-      if (ep.deriv_of) v *= derivative_from_output(ep.deriv_activation, ep.deriv_of[i * ep.deriv_ld + j]);
+      if (ep.deriv_of)
+        v *= derivative_from_output(ep.deriv_activation, ep.deriv_of[i * ep.deriv_ld + j]);
       c[i * ldc + j] = v;
       if (ep.add_to) ep.add_to[i * ep.add_to_ld + j] += v;
     }
   }
 }
 
-#define FASTBP_INSTANTIATE_GEMM(T)                                                             \
-  template void gemm<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const MatrixView<T>&,  \
-                        const MatrixView<T>&, T*, std::ptrdiff_t, const Epilogue<T>&);         \
-  template void gemm_reference<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,              \
-                                  const MatrixView<T>&, const MatrixView<T>&, T*,              \
-                                  std::ptrdiff_t, const Epilogue<T>&);
+#define FASTBP_INSTANTIATE_GEMM(T)                                                                \
+  template void gemm<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const MatrixView<T>&,     \
+                        const MatrixView<T>&, T*, std::ptrdiff_t, const Epilogue<T>&);            \
+  template void gemm_reference<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,                 \
+                                  const MatrixView<T>&, const MatrixView<T>&, T*, std::ptrdiff_t, \
+                                  const Epilogue<T>&);
 FASTBP_INSTANTIATE_GEMM(float)
 FASTBP_INSTANTIATE_GEMM(double)
 #undef FASTBP_INSTANTIATE_GEMM

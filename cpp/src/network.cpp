@@ -19,8 +19,9 @@
 namespace fastbp {
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw std::invalid_argument(message);
+// Callers test first and build the message only on failure: the checks run on every step.
+[[noreturn]] void fail(const std::string& message) {
+  throw std::invalid_argument(message);
 }
 
 enum class WeightPass { store_gradient, sgd };
@@ -38,7 +39,7 @@ struct Network<T>::Impl {
 
   // Training workspace, sized for `capacity` samples and reused by every step.
   std::ptrdiff_t capacity = 0;
-  std::vector<T> activations;   // outputs of layers 1..L, (capacity x layers[l+1]) each
+  std::vector<T> activations;     // outputs of layers 1..L, (capacity x layers[l+1]) each
   std::vector<T*> layer_outputs;  // pointers into activations
   std::vector<T> delta[2];
   std::vector<T> bias_grad;
@@ -60,7 +61,8 @@ struct Network<T>::Impl {
       const Activation act = activation_of(l);
       // He for rectifiers, Glorot otherwise (both the uniform variants).
       const bool rectifier = act == Activation::relu || act == Activation::leaky_relu;
-      const double limit = rectifier ? std::sqrt(6.0 / fan_in) : std::sqrt(6.0 / (fan_in + fan_out));
+      const double limit =
+          rectifier ? std::sqrt(6.0 / fan_in) : std::sqrt(6.0 / (fan_in + fan_out));
       T* w = W(l);
       for (std::ptrdiff_t i = 0; i < layers[l] * layers[l + 1]; ++i)
         w[i] = T((2.0 * rng.uniform() - 1.0) * limit);
@@ -93,13 +95,14 @@ struct Network<T>::Impl {
                bool leave_logits) const {
     const std::size_t L = n_weight_layers();
     for (std::size_t l = 0; l < L; ++l) {
-      const detail::MatrixView<T> in =
-          l == 0 ? detail::row_major(X, layers[0], rows) : detail::row_major<T>(out[l - 1], layers[l]);
+      const detail::MatrixView<T> in = l == 0 ? detail::row_major(X, layers[0], rows)
+                                              : detail::row_major<T>(out[l - 1], layers[l]);
       detail::Epilogue<T> ep;
       ep.bias = b(l);
       const Activation act = activation_of(l);
       const bool last = l + 1 == L;
-      ep.activation = (last && (leave_logits || act == Activation::softmax)) ? Activation::identity : act;
+      ep.activation =
+          (last && (leave_logits || act == Activation::softmax)) ? Activation::identity : act;
       detail::gemm<T>(n, layers[l + 1], layers[l], in, detail::row_major(W(l), layers[l + 1]),
                       out[l], layers[l + 1], ep);
       if (last && !leave_logits && act == Activation::softmax)
@@ -108,22 +111,24 @@ struct Network<T>::Impl {
   }
 
   void check_targets(std::ptrdiff_t n, const Targets<T>& t) const {
-    require((t.values != nullptr) != (t.labels != nullptr),
-            "targets: give exactly one of a target matrix or class labels");
+    if ((t.values != nullptr) == (t.labels != nullptr))
+      fail("targets: give exactly one of a target matrix or class labels");
     if (t.labels) {
-      require(loss == Loss::softmax_ce, std::string("targets: class labels need loss 'softmax_ce', "
-                                                    "the network's loss is '") + to_string(loss) + "'");
+      if (loss != Loss::softmax_ce)
+        fail(std::string("targets: class labels need loss 'softmax_ce', "
+                         "the network's loss is '") +
+             to_string(loss) + "'");
       const std::int64_t classes = layers.back();
       for (std::ptrdiff_t i = 0; i < n; ++i)
-        require(t.labels[i] >= 0 && t.labels[i] < classes,
-                "targets: class label " + std::to_string(t.labels[i]) + " at sample " +
-                    std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+        if (t.labels[i] < 0 || t.labels[i] >= classes)
+          fail("targets: class label " + std::to_string(t.labels[i]) + " at sample " +
+               std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
     }
   }
 
   void check_input(const T* X, std::ptrdiff_t n) const {
-    require(n > 0, "X: expected at least one sample, got " + std::to_string(n));
-    require(X != nullptr, "X: null data pointer");
+    if (n <= 0) fail("X: expected at least one sample, got " + std::to_string(n));
+    if (X == nullptr) fail("X: null data pointer");
   }
 
   // One backpropagation pass over n samples; the weight pass either stores the gradient into
@@ -137,8 +142,8 @@ struct Network<T>::Impl {
 
     T* d_cur = delta[0].data();
     T* d_next = delta[1].data();
-    const double loss_sum = detail::output_loss(output, loss, n, layers[L], outs[L - 1], t, rows,
-                                                d_cur, T(1) / T(n));
+    const double loss_sum =
+        detail::output_loss(output, loss, n, layers[L], outs[L - 1], t, rows, d_cur, T(1) / T(n));
     const bool momentum = pass == WeightPass::sgd && mu != T(0);
     if (momentum && velocity.empty()) velocity.assign(params.size(), T(0));
 
@@ -172,7 +177,8 @@ struct Network<T>::Impl {
         ep.beta = mu;
         ep.add_to = W(l);
         ep.add_to_ld = n_out;
-        detail::gemm<T>(n_in, n_out, n, input.transposed(), dz, velocity.data() + w_off[l], n_out, ep);
+        detail::gemm<T>(n_in, n_out, n, input.transposed(), dz, velocity.data() + w_off[l], n_out,
+                        ep);
         T* bias = b(l);
         T* vb = velocity.data() + b_off[l];
         for (std::ptrdiff_t j = 0; j < n_out; ++j) {
@@ -211,12 +217,15 @@ template <typename T>
 Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activation output,
                     Loss loss, std::uint64_t seed)
     : impl_(std::make_unique<Impl>()) {
-  require(layers.size() >= 2, "layers: expected at least 2 sizes [n_in, ..., n_out], got " +
-                                  std::to_string(layers.size()));
+  if (layers.size() < 2)
+    fail("layers: expected at least 2 sizes [n_in, ..., n_out], got " +
+         std::to_string(layers.size()));
   for (std::size_t i = 0; i < layers.size(); ++i)
-    require(layers[i] >= 1, "layers: every size must be >= 1, got " + std::to_string(layers[i]) +
-                                " at position " + std::to_string(i));
-  require(hidden != Activation::softmax, "hidden: softmax is only allowed as the output activation");
+    if (layers[i] < 1)
+      fail("layers: every size must be >= 1, got " + std::to_string(layers[i]) + " at position " +
+           std::to_string(i));
+  if (hidden == Activation::softmax)
+    fail("hidden: softmax is only allowed as the output activation");
   check_output_loss_pairing(output, loss, long(layers.back()));
   Impl& m = *impl_;
   m.layers = std::move(layers);
@@ -224,11 +233,12 @@ Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activ
   m.output = output;
   m.loss = loss;
   std::size_t total = 0;
-  const std::size_t max_params = std::size_t(std::numeric_limits<std::ptrdiff_t>::max()) / 2 / sizeof(T);
+  const std::size_t max_params =
+      std::size_t(std::numeric_limits<std::ptrdiff_t>::max()) / 2 / sizeof(T);
   for (std::size_t l = 0; l + 1 < m.layers.size(); ++l) {
     const std::size_t a = std::size_t(m.layers[l]), c = std::size_t(m.layers[l + 1]);
-    require(a <= max_params / c && total <= max_params - a * c - c,
-            "layers: the network has too many parameters to allocate");
+    if (a > max_params / c || total > max_params - a * c - c)
+      fail("layers: the network has too many parameters to allocate");
     m.w_off.push_back(total);
     total += a * c;
     m.b_off.push_back(total);
@@ -246,25 +256,45 @@ template <typename T>
 Network<T>& Network<T>::operator=(Network&&) noexcept = default;
 
 template <typename T>
-const std::vector<std::ptrdiff_t>& Network<T>::layers() const { return impl_->layers; }
+const std::vector<std::ptrdiff_t>& Network<T>::layers() const {
+  return impl_->layers;
+}
 template <typename T>
-std::size_t Network<T>::n_weight_layers() const { return impl_->n_weight_layers(); }
+std::size_t Network<T>::n_weight_layers() const {
+  return impl_->n_weight_layers();
+}
 template <typename T>
-Activation Network<T>::hidden() const { return impl_->hidden; }
+Activation Network<T>::hidden() const {
+  return impl_->hidden;
+}
 template <typename T>
-Activation Network<T>::output() const { return impl_->output; }
+Activation Network<T>::output() const {
+  return impl_->output;
+}
 template <typename T>
-Loss Network<T>::loss_kind() const { return impl_->loss; }
+Loss Network<T>::loss_kind() const {
+  return impl_->loss;
+}
 template <typename T>
-T* Network<T>::parameters() { return impl_->params.data(); }
+T* Network<T>::parameters() {
+  return impl_->params.data();
+}
 template <typename T>
-const T* Network<T>::parameters() const { return impl_->params.data(); }
+const T* Network<T>::parameters() const {
+  return impl_->params.data();
+}
 template <typename T>
-std::size_t Network<T>::n_parameters() const { return impl_->params.size(); }
+std::size_t Network<T>::n_parameters() const {
+  return impl_->params.size();
+}
 template <typename T>
-std::size_t Network<T>::weight_offset(std::size_t l) const { return impl_->w_off.at(l); }
+std::size_t Network<T>::weight_offset(std::size_t l) const {
+  return impl_->w_off.at(l);
+}
 template <typename T>
-std::size_t Network<T>::bias_offset(std::size_t l) const { return impl_->b_off.at(l); }
+std::size_t Network<T>::bias_offset(std::size_t l) const {
+  return impl_->b_off.at(l);
+}
 
 template <typename T>
 void Network<T>::predict(const T* X, std::ptrdiff_t n, T* out) const {
@@ -283,14 +313,15 @@ double Network<T>::loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets)
   const std::ptrdiff_t n_out = m.layers.back();
   std::vector<T> logits(std::size_t(n * n_out));
   double total = 0;
-  m.predict_chunks(n, logits.data(), [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
-    m.forward(X + start * m.layers[0], nullptr, rows, outs, /*leave_logits=*/true);
-    Targets<T> shifted = targets;
-    if (shifted.values) shifted.values += start * n_out;
-    if (shifted.labels) shifted.labels += start;
-    total += detail::output_loss(m.output, m.loss, rows, n_out, outs[m.n_weight_layers() - 1],
-                                 shifted, nullptr, static_cast<T*>(nullptr), T(0));
-  });
+  m.predict_chunks(
+      n, logits.data(), [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
+        m.forward(X + start * m.layers[0], nullptr, rows, outs, /*leave_logits=*/true);
+        Targets<T> shifted = targets;
+        if (shifted.values) shifted.values += start * n_out;
+        if (shifted.labels) shifted.labels += start;
+        total += detail::output_loss(m.output, m.loss, rows, n_out, outs[m.n_weight_layers() - 1],
+                                     shifted, nullptr, static_cast<T*>(nullptr), T(0));
+      });
   return total / double(n);
 }
 
@@ -309,29 +340,28 @@ double Network<T>::train_step(const T* X, std::ptrdiff_t n, const Targets<T>& ta
   Impl& m = *impl_;
   m.check_input(X, n);
   m.check_targets(n, targets);
-  require(std::isfinite(double(learning_rate)) && learning_rate > T(0),
-          "lr: expected a finite learning rate > 0, got " + std::to_string(double(learning_rate)));
-  require(momentum >= T(0) && momentum < T(1),
-          "momentum: expected a value in [0, 1), got " + std::to_string(double(momentum)));
+  if (!(std::isfinite(double(learning_rate)) && learning_rate > T(0)))
+    fail("lr: expected a finite learning rate > 0, got " + std::to_string(double(learning_rate)));
+  if (!(momentum >= T(0) && momentum < T(1)))
+    fail("momentum: expected a value in [0, 1), got " + std::to_string(double(momentum)));
   std::lock_guard<std::mutex> lock(m.training);
   return m.backprop(X, nullptr, n, targets, WeightPass::sgd, learning_rate, momentum, nullptr);
 }
 
 template <typename T>
 std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
-                                      const FitOptions& options,
-                                      const ValidationSet<T>* validation,
+                                      const FitOptions& options, const ValidationSet<T>* validation,
                                       const EpochCallback& on_epoch) {
   Impl& m = *impl_;
   m.check_input(X, n);
   m.check_targets(n, targets);
-  require(options.epochs >= 0, "epochs: expected >= 0, got " + std::to_string(options.epochs));
-  require(options.batch_size >= 1,
-          "batch_size: expected >= 1, got " + std::to_string(options.batch_size));
-  require(std::isfinite(options.learning_rate) && options.learning_rate > 0,
-          "lr: expected a finite learning rate > 0, got " + std::to_string(options.learning_rate));
-  require(options.momentum >= 0 && options.momentum < 1,
-          "momentum: expected a value in [0, 1), got " + std::to_string(options.momentum));
+  if (options.epochs < 0) fail("epochs: expected >= 0, got " + std::to_string(options.epochs));
+  if (options.batch_size < 1)
+    fail("batch_size: expected >= 1, got " + std::to_string(options.batch_size));
+  if (!(std::isfinite(options.learning_rate) && options.learning_rate > 0))
+    fail("lr: expected a finite learning rate > 0, got " + std::to_string(options.learning_rate));
+  if (!(options.momentum >= 0 && options.momentum < 1))
+    fail("momentum: expected a value in [0, 1), got " + std::to_string(options.momentum));
   if (validation) {
     m.check_input(validation->X, validation->n);
     m.check_targets(validation->n, validation->targets);
@@ -358,8 +388,8 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
     double loss_sum = 0;
     for (std::ptrdiff_t start = 0; start < n; start += batch) {
       const std::ptrdiff_t rows = std::min(batch, n - start);
-      loss_sum += double(rows) * m.backprop(X, order.data() + start, rows, targets,
-                                            WeightPass::sgd, lr, mu, nullptr);
+      loss_sum += double(rows) * m.backprop(X, order.data() + start, rows, targets, WeightPass::sgd,
+                                            lr, mu, nullptr);
     }
     EpochLog log;
     log.epoch = epoch;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdlib>
 #include <new>
 
 namespace fastbp::detail {
@@ -13,14 +12,14 @@ class AlignedBuffer {
   AlignedBuffer() = default;
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedBuffer() { release(); }
 
+  // Through operator new, so the allocation-counting test sees these too.
   void* reserve(std::size_t bytes) {
     if (bytes > capacity_) {
       const std::size_t rounded = (bytes + 63) / 64 * 64;
-      void* fresh = std::aligned_alloc(64, rounded);
-      if (!fresh) throw std::bad_alloc();
-      std::free(data_);
+      void* fresh = ::operator new(rounded, kAlignment);
+      release();
       data_ = fresh;
       capacity_ = rounded;
     }
@@ -28,6 +27,10 @@ class AlignedBuffer {
   }
 
  private:
+  static constexpr std::align_val_t kAlignment{64};
+  void release() {
+    if (data_) ::operator delete(data_, kAlignment);
+  }
   void* data_ = nullptr;
   std::size_t capacity_ = 0;
 };

@@ -28,7 +28,9 @@ std::atomic<int>& thread_setting() {
 
 }  // namespace
 
-int get_num_threads() { return thread_setting().load(std::memory_order_relaxed); }
+int get_num_threads() {
+  return thread_setting().load(std::memory_order_relaxed);
+}
 
 void set_num_threads(int n) {
   if (n < 1)

@@ -36,11 +36,11 @@ struct FitOptions {
 };
 
 struct EpochLog {
-  int epoch = 0;                 // 1-based
-  double loss = 0;               // mean training loss over the epoch's samples, before each step
-  double val_loss = 0;           // NaN without a validation set
-  double val_accuracy = 0;       // NaN without a validation set or for regression
-  double seconds = 0;            // wall time of the epoch's training (validation excluded)
+  int epoch = 0;            // 1-based
+  double loss = 0;          // mean training loss over the epoch's samples, before each step
+  double val_loss = 0;      // NaN without a validation set
+  double val_accuracy = 0;  // NaN without a validation set or for regression
+  double seconds = 0;       // wall time of the epoch's training (validation excluded)
 };
 
 // Called after each epoch; returning false stops training.
@@ -84,8 +84,7 @@ class Network {
                     T momentum = T(0));
   // Mini-batch SGD over shuffled index permutations; the last partial batch is trained.
   std::vector<EpochLog> fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
-                            const FitOptions& options,
-                            const ValidationSet<T>* validation = nullptr,
+                            const FitOptions& options, const ValidationSet<T>* validation = nullptr,
                             const EpochCallback& on_epoch = nullptr);
 
  private:

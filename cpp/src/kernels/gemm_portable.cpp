@@ -7,7 +7,8 @@
 namespace fastbp::kernels {
 
 KernelSet portable_kernels() {
-  return KernelSet{"portable", portable::make_gemm_kernel<float>(), portable::make_gemm_kernel<double>()};
+  return KernelSet{"portable", portable::make_gemm_kernel<float>(),
+                   portable::make_gemm_kernel<double>()};
 }
 
 }  // namespace fastbp::kernels

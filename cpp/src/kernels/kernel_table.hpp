@@ -54,7 +54,7 @@ using MacroKernel = void (*)(const MacroBlock<T>& block, std::ptrdiff_t tile_beg
 
 template <typename T>
 struct GemmKernel {
-  int mr, nr;             // register tile
+  int mr, nr;                 // register tile
   std::ptrdiff_t kc, mc, nc;  // cache blocking
   MacroKernel<T> macro_kernel;
 };
