@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""fastbp against its peers on the reference workloads, side by side in one run.
+
+    python bench/compare.py                 # all workloads, every installed peer
+    python bench/compare.py --quick         # under a minute
+    python bench/compare.py --workloads wide mnist-mlp --peers fastbp-fit numpy torch
+
+Every peer trains the same network on the same standard-normal data with plain SGD (lr 0.01);
+repeats are interleaved (A B C A B C ...) and the table shows medians of samples/s. A peer that
+is not installed is skipped with a note. FLOPs per step = 6 x weights x batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PEERS = {  # name: (module, runner function, pip package)
+    "fastbp-fit": ("fastbp_peer", "fit_runner", "fastbp"),
+    "fastbp-step": ("fastbp_peer", "train_step_runner", "fastbp"),
+    "numpy": ("numpy_peer", "runner", "numpy"),
+    "torch": ("torch_peer", "runner", "torch"),
+    "jax": ("jax_peer", "runner", "jax"),
+    "sklearn": ("sklearn_peer", "runner", "scikit-learn"),
+}
+FASTBP = ("fastbp-fit", "fastbp-step")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 short repeats, small data")
+    parser.add_argument("--workloads", nargs="+", help="names from bench/workloads.json")
+    parser.add_argument("--peers", nargs="+", choices=list(PEERS), default=list(PEERS))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one repeat")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--plot", type=Path, help="bar chart (PNG) of fastbp / best peer")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.seconds = 3, 0.25
+    return args
+
+
+def load_workloads(names):
+    from peers.common import Workload
+
+    spec = json.loads((HERE / "workloads.json").read_text())["workloads"]
+    workloads = [Workload(**w) for w in spec]
+    if names:
+        unknown = set(names) - {w.name for w in workloads}
+        if unknown:
+            sys.exit(f"unknown workloads: {', '.join(sorted(unknown))}")
+        workloads = [w for w in workloads if w.name in names]
+    return workloads
+
+
+def measure(run_epoch, seconds):
+    """Samples per second over whole epochs lasting at least `seconds` in total."""
+    samples, start = 0, time.perf_counter()
+    while True:
+        samples += run_epoch()
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return samples / elapsed
+
+
+def matmul_gflops(workload, repeats, seconds):
+    """NumPy matmul on the same GEMM shapes as the forward pass: the practical roofline."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    shapes = list(zip(workload.layers[:-1], workload.layers[1:]))
+    xs = [rng.standard_normal((workload.batch, a), dtype=np.float32) for a, _ in shapes]
+    ws = [rng.standard_normal((a, b), dtype=np.float32) for a, b in shapes]
+    flops = sum(2 * workload.batch * a * b for a, b in shapes)
+    rates = []
+    for _ in range(repeats):
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 4:
+            for x, w in zip(xs, ws):
+                x @ w
+            count += 1
+        rates.append(count * flops / (time.perf_counter() - start) / 1e9)
+    return statistics.median(rates)
+
+
+def human(rate):
+    if rate is None:
+        return "—"
+    for unit, scale in (("M", 1e6), ("k", 1e3)):
+        if rate >= scale:
+            return f"{rate / scale:.3g}{unit}"
+    return f"{rate:.3g}"
+
+
+def versions(peers):
+    found = {"python": platform.python_version()}
+    for name in peers:
+        package = PEERS[name][2]
+        module = {"scikit-learn": "sklearn"}.get(package, package)
+        try:
+            found[package] = importlib.import_module(module).__version__
+        except ImportError:
+            pass
+    return found
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    sys.path.insert(0, str(HERE))
+    import fastbp
+    from peers.common import make_data
+
+    fastbp.set_num_threads(args.threads)
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+
+    workloads = load_workloads(args.workloads)
+    available, notes = [], []
+    for name in args.peers:
+        module, _, package = PEERS[name]
+        try:
+            importlib.import_module({"scikit-learn": "sklearn"}.get(package, package))
+            available.append(name)
+        except ImportError:
+            notes.append(f"{name}: skipped ({package} not installed)")
+    info = versions(available)
+    print(f"# fastbp compare: {args.repeats} interleaved repeats of {args.seconds:g} s, "
+          f"{args.threads} thread(s), SIMD {fastbp.simd_level()}")
+    print("# versions: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    for note in notes:
+        print(f"# {note}")
+
+    rows = []
+    for w in workloads:
+        n = 1024 if args.quick else 2048
+        data = make_data(w, max(n // w.batch, 4) * w.batch)
+        runners = {}
+        for name in available:
+            module, function, _ = PEERS[name]
+            try:
+                runners[name] = getattr(importlib.import_module(f"peers.{module}"), function)(w, data)
+                runners[name]()  # warm-up epoch (JIT, workspaces, caches)
+            except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
+                print(f"# {w.name}: {name} failed: {type(exc).__name__}: {exc}")
+                runners.pop(name, None)
+        rates = {name: [] for name in runners}
+        for _ in range(args.repeats):
+            for name, run_epoch in runners.items():
+                rates[name].append(measure(run_epoch, args.seconds))
+        medians = {name: statistics.median(r) for name, r in rates.items()}
+        roofline = matmul_gflops(w, args.repeats, args.seconds) if "numpy" in available else None
+        rows.append((w, medians, roofline))
+        print(f"# {w.name}: " + ", ".join(f"{k} {human(v)}/s" for k, v in medians.items()),
+              flush=True)
+
+    peer_names = [p for p in available if p not in FASTBP]
+    header = ["workload", *[p for p in available], "best peer", "fastbp-fit / best",
+              "fastbp GFLOP/s", "matmul GFLOP/s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    ratios = {}
+    for w, medians, roofline in rows:
+        peers_here = {p: medians[p] for p in peer_names if p in medians}
+        best = max(peers_here, key=peers_here.get) if peers_here else None
+        fast = medians.get("fastbp-fit")
+        ratio = fast / peers_here[best] if best and fast else None
+        ratios[w.name] = ratio
+        gflops = 6 * w.n_weights * fast / 1e9 if fast else None
+        cells = [w.name, *[human(medians.get(p)) for p in available],
+                 f"{best} {human(peers_here[best])}" if best else "—",
+                 f"{ratio:.2f}x" if ratio else "—",
+                 f"{gflops:.1f}" if gflops else "—",
+                 f"{roofline:.1f}" if roofline else "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    print()
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n")
+    if args.plot:
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("# --plot: matplotlib not installed, no chart")
+        else:
+            names = [k for k, v in ratios.items() if v]
+            fig, ax = plt.subplots(figsize=(8, 4))
+            ax.bar(names, [ratios[k] for k in names])
+            ax.axhline(1.0, color="k", linewidth=0.8)
+            ax.set_ylabel("fastbp fit / best peer (samples/s)")
+            ax.set_title(f"fastbp vs peers, {args.threads} thread(s), float32")
+            fig.tight_layout()
+            fig.savefig(args.plot, dpi=120)
+            print(f"# chart written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
