@@ -26,10 +26,19 @@ void pack_a_panel(const MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows
       for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
     }
   } else {
-    // Transposed operands (x.T in the weight gradient): walk k outside so each read is a run
-    // of consecutive elements.
-    for (std::ptrdiff_t p = 0; p < kc; ++p)
-      for (std::ptrdiff_t r = 0; r < rows; ++r) dst[p * mr + r] = a(i0 + r, p0 + p);
+    // Transposed operands (x.T in the weight gradient, possibly with shuffled samples as its
+    // columns): walk k outside so each read is a run of consecutive elements.
+    for (std::ptrdiff_t p = 0; p < kc; ++p) {
+      const T* src = a.data + a.col(p0 + p) * a.col_stride;
+      T* out = dst + p * mr;
+      if (a.row_index) {
+        for (std::ptrdiff_t r = 0; r < rows; ++r) out[r] = src[a.row_index[i0 + r] * a.row_stride];
+      } else if (a.row_stride == 1) {
+        std::memcpy(out, src + i0, sizeof(T) * std::size_t(rows));
+      } else {
+        for (std::ptrdiff_t r = 0; r < rows; ++r) out[r] = src[(i0 + r) * a.row_stride];
+      }
+    }
   }
   for (std::ptrdiff_t r = rows; r < mr; ++r)
     for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * mr + r] = T(0);
@@ -63,7 +72,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   if (m <= 0 || n <= 0) return;
   const kernels::GemmKernel<T>& kern = kernels::gemm_kernel<T>();
   const int mr = kern.mr, nr = kern.nr;
-  const std::ptrdiff_t KC = kern.kc, MC = kern.mc, NC = kern.nc;
+  const std::ptrdiff_t MC = kern.mc, NC = kern.nc;
 
   // A is packed unless it is read by a single column panel; B unless few row panels reuse it.
   // Strided or indexed columns always go through packing.
@@ -71,6 +80,10 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   const bool pack_b =
       b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 || m > 2 * mr;
 
+  // k-blocking keeps packed B panels in cache; with B read in place and A small, one pass over
+  // k saves the partial-sum round trips through C.
+  const std::ptrdiff_t KC =
+      !pack_b && m * k <= (std::ptrdiff_t(1) << 16) ? std::max<std::ptrdiff_t>(k, 1) : kern.kc;
   const std::ptrdiff_t kc_max = std::min<std::ptrdiff_t>(KC, std::max<std::ptrdiff_t>(k, 1));
   const std::ptrdiff_t nc_max = (std::min(NC, n) + nr - 1) / nr * nr;
   const std::ptrdiff_t mc_max = (std::min(MC, m) + mr - 1) / mr * mr;
