@@ -13,58 +13,6 @@
 #include "threading_internal.hpp"
 
 namespace fastbp::detail {
-namespace {
-
-// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into one micro-panel: element (r, p) at
-// dst[p * mr + r], rows beyond `rows` zero.
-template <typename T>
-void pack_a_panel(const MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows, std::ptrdiff_t p0,
-                  std::ptrdiff_t kc, int mr, T* dst) {
-  if (a.col_stride == 1 && !a.col_index) {
-    for (std::ptrdiff_t r = 0; r < rows; ++r) {
-      const T* src = a.data + a.row(i0 + r) * a.row_stride + p0;
-      for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
-    }
-  } else {
-    // Transposed operands (x.T in the weight gradient, possibly with shuffled samples as its
-    // columns): walk k outside so each read is a run of consecutive elements.
-    for (std::ptrdiff_t p = 0; p < kc; ++p) {
-      const T* src = a.data + a.col(p0 + p) * a.col_stride;
-      T* out = dst + p * mr;
-      if (a.row_index) {
-        for (std::ptrdiff_t r = 0; r < rows; ++r) out[r] = src[a.row_index[i0 + r] * a.row_stride];
-      } else if (a.row_stride == 1) {
-        std::memcpy(out, src + i0, sizeof(T) * std::size_t(rows));
-      } else {
-        for (std::ptrdiff_t r = 0; r < rows; ++r) out[r] = src[(i0 + r) * a.row_stride];
-      }
-    }
-  }
-  for (std::ptrdiff_t r = rows; r < mr; ++r)
-    for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * mr + r] = T(0);
-}
-
-// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into one micro-panel: element (p, c) at
-// dst[p * nr + c], columns beyond `cols` zero.
-template <typename T>
-void pack_b_panel(const MatrixView<T>& b, std::ptrdiff_t p0, std::ptrdiff_t kc, std::ptrdiff_t j0,
-                  std::ptrdiff_t cols, int nr, T* dst) {
-  if (b.col_stride == 1 && !b.col_index) {
-    for (std::ptrdiff_t p = 0; p < kc; ++p) {
-      const T* src = b.data + b.row(p0 + p) * b.row_stride + j0;
-      std::memcpy(dst + p * nr, src, sizeof(T) * std::size_t(cols));
-      for (std::ptrdiff_t c = cols; c < nr; ++c) dst[p * nr + c] = T(0);
-    }
-  } else {
-    // W.T in the backward-data pass: each column of the panel is a contiguous row of W.
-    for (std::ptrdiff_t c = 0; c < cols; ++c)
-      for (std::ptrdiff_t p = 0; p < kc; ++p) dst[p * nr + c] = b(p0 + p, j0 + c);
-    for (std::ptrdiff_t p = 0; p < kc; ++p)
-      for (std::ptrdiff_t c = cols; c < nr; ++c) dst[p * nr + c] = T(0);
-  }
-}
-
-}  // namespace
 
 template <typename T>
 void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
@@ -74,11 +22,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   const int mr = kern.mr, nr = kern.nr;
   const std::ptrdiff_t MC = kern.mc, NC = kern.nc;
 
-  // A is packed unless it is read by a single column panel; B unless few row panels reuse it.
-  // Strided or indexed columns always go through packing.
-  const bool pack_a = a.col_index != nullptr || n > nr;
-  const bool pack_b =
-      b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 || m > 2 * mr;
+  // Packing pays when an operand is large and reused: A by several column panels, B by several
+  // row panels. Small operands are read in place from cache; layouts the kernels cannot read
+  // (indexed k, or B without contiguous rows) are always packed.
+  constexpr std::ptrdiff_t kSmallOperand = 4096;  // elements: 16 KiB of float, L1-resident
+  const bool pack_a = a.col_index != nullptr || (n > nr && m * k > kSmallOperand);
+  const bool pack_b = b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 ||
+                      (m > 2 * mr && k * n > kSmallOperand);
 
   // k-blocking keeps packed B panels in cache; with B read in place and A small, one pass over
   // k saves the partial-sum round trips through C.
@@ -103,13 +53,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
         if (pack_b) {
 #pragma omp for schedule(static)
           for (std::ptrdiff_t jp = 0; jp < n_panels; ++jp)
-            pack_b_panel(b, pc, kc, jc + jp * nr, std::min<std::ptrdiff_t>(nr, nc - jp * nr), nr,
+            kern.pack_b(b, pc, kc, jc + jp * nr, std::min<std::ptrdiff_t>(nr, nc - jp * nr),
                          packed_b + jp * kc * nr);
         } else if (nc % nr != 0) {
 #pragma omp single
           {
             const std::ptrdiff_t j_edge = nc / nr * nr;
-            pack_b_panel(b, pc, kc, jc + j_edge, nc - j_edge, nr, b_edge);
+            kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
           }
         }
 
@@ -133,7 +83,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           if (pack_a) {
 #pragma omp for schedule(static)
             for (std::ptrdiff_t ip = 0; ip < m_panels; ++ip)
-              pack_a_panel(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc, mr,
+              kern.pack_a(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc,
                            packed_a + ip * kc * mr);
           }
           kernels::MacroBlock<T> block = blk;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "fastbp/activation.hpp"
+#include "../matrix_view.hpp"
 
 namespace fastbp::kernels {
 
@@ -52,11 +53,24 @@ template <typename T>
 using MacroKernel = void (*)(const MacroBlock<T>& block, std::ptrdiff_t tile_begin,
                              std::ptrdiff_t tile_end);
 
+// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into one micro-panel: element (r, p) at
+// dst[p * mr + r]; rows beyond `rows` are not written (the kernels never read them).
+template <typename T>
+using PackA = void (*)(const detail::MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows,
+                       std::ptrdiff_t p0, std::ptrdiff_t kc, T* dst);
+// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into one micro-panel: element (p, c) at
+// dst[p * nr + c], columns beyond `cols` zero.
+template <typename T>
+using PackB = void (*)(const detail::MatrixView<T>& b, std::ptrdiff_t p0, std::ptrdiff_t kc,
+                       std::ptrdiff_t j0, std::ptrdiff_t cols, T* dst);
+
 template <typename T>
 struct GemmKernel {
   int mr, nr;                 // register tile
   std::ptrdiff_t kc, mc, nc;  // cache blocking
   MacroKernel<T> macro_kernel;
+  PackA<T> pack_a;
+  PackB<T> pack_b;
 };
 
 struct KernelSet {

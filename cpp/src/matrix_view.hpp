@@ -1,0 +1,28 @@
+// A strided, optionally index-gathered view of a matrix: how every GEMM operand is described.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fastbp::detail {
+
+// element(i, j) = data[r(i) * row_stride + c(j) * col_stride], where r and c are the identity or
+// an index array. The index arrays let the training loop read shuffled mini-batches straight out
+// of the caller's data set; transposed() costs nothing, packing absorbs the layout.
+template <typename T>
+struct MatrixView {
+  const T* data = nullptr;
+  std::ptrdiff_t row_stride = 0;
+  std::ptrdiff_t col_stride = 1;
+  const std::int64_t* row_index = nullptr;
+  const std::int64_t* col_index = nullptr;
+
+  MatrixView transposed() const { return {data, col_stride, row_stride, col_index, row_index}; }
+  std::ptrdiff_t row(std::ptrdiff_t i) const { return row_index ? row_index[i] : i; }
+  std::ptrdiff_t col(std::ptrdiff_t j) const { return col_index ? col_index[j] : j; }
+  const T& operator()(std::ptrdiff_t i, std::ptrdiff_t j) const {
+    return data[row(i) * row_stride + col(j) * col_stride];
+  }
+};
+
+}  // namespace fastbp::detail
