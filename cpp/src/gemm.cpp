@@ -12,6 +12,17 @@
 #include "scratch.hpp"
 #include "threading_internal.hpp"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#else
+static int omp_get_thread_num() {
+  return 0;
+}
+static int omp_get_num_threads() {
+  return 1;
+}
+#endif
+
 namespace fastbp::detail {
 
 template <typename T>
@@ -43,7 +54,19 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
 
   const int threads = threads_for_work(2.0 * double(m) * double(n) * double(k));
 
-  auto run = [&]() {
+  // Each thread takes a static share of every stage, with a barrier between stages; on one
+  // thread the same code runs with no OpenMP runtime call at all.
+  auto run = [&](int tid, int team) {
+    auto share = [tid, team](std::ptrdiff_t count, std::ptrdiff_t& begin, std::ptrdiff_t& end) {
+      begin = count * tid / team;
+      end = count * (tid + 1) / team;
+    };
+    auto barrier = [team]() {
+      if (team > 1) {
+#pragma omp barrier
+      }
+    };
+    std::ptrdiff_t begin, end;
     for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {
       const std::ptrdiff_t nc = std::min(NC, n - jc);
       const std::ptrdiff_t n_panels = (nc + nr - 1) / nr;
@@ -51,17 +74,15 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
       do {
         const std::ptrdiff_t kc = std::min(KC, k - pc);
         if (pack_b) {
-#pragma omp for schedule(static)
-          for (std::ptrdiff_t jp = 0; jp < n_panels; ++jp)
+          share(n_panels, begin, end);
+          for (std::ptrdiff_t jp = begin; jp < end; ++jp)
             kern.pack_b(b, pc, kc, jc + jp * nr, std::min<std::ptrdiff_t>(nr, nc - jp * nr),
-                         packed_b + jp * kc * nr);
-        } else if (nc % nr != 0) {
-#pragma omp single
-          {
-            const std::ptrdiff_t j_edge = nc / nr * nr;
-            kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
-          }
+                        packed_b + jp * kc * nr);
+        } else if (nc % nr != 0 && tid == 0) {
+          const std::ptrdiff_t j_edge = nc / nr * nr;
+          kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
         }
+        if (pack_b || nc % nr != 0) barrier();
 
         kernels::MacroBlock<T> blk{};
         blk.n = nc;
@@ -81,10 +102,11 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           const std::ptrdiff_t mc = std::min(MC, m - ic);
           const std::ptrdiff_t m_panels = (mc + mr - 1) / mr;
           if (pack_a) {
-#pragma omp for schedule(static)
-            for (std::ptrdiff_t ip = 0; ip < m_panels; ++ip)
+            share(m_panels, begin, end);
+            for (std::ptrdiff_t ip = begin; ip < end; ++ip)
               kern.pack_a(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc,
-                           packed_a + ip * kc * mr);
+                          packed_a + ip * kc * mr);
+            barrier();
           }
           kernels::MacroBlock<T> block = blk;
           block.m = mc;
@@ -96,9 +118,9 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           block.c = c + ic * ldc + jc;
           if (ep.deriv_of) block.epilogue.deriv_of = ep.deriv_of + ic * ep.deriv_ld + jc;
           if (ep.add_to) block.epilogue.add_to = ep.add_to + ic * ep.add_to_ld + jc;
-          const std::ptrdiff_t tiles = m_panels * n_panels;
-#pragma omp for schedule(static)
-          for (std::ptrdiff_t t = 0; t < tiles; ++t) kern.macro_kernel(block, t, t + 1);
+          share(m_panels * n_panels, begin, end);
+          if (begin < end) kern.macro_kernel(block, begin, end);
+          barrier();  // the next block rewrites the packed buffers and b_edge
         }
         pc += kc;
       } while (pc < k);
@@ -107,9 +129,9 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
 
   if (threads > 1) {
 #pragma omp parallel num_threads(threads)
-    run();
+    run(omp_get_thread_num(), omp_get_num_threads());
   } else {
-    run();
+    run(0, 1);
   }
 }
 
