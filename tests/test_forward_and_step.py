@@ -100,3 +100,34 @@ def test_train_step_updates_the_exposed_views():
     before = W.copy()
     net.train_step(np.ones((2, 3)), np.ones((2, 2)), lr=0.1)
     assert not np.array_equal(before, W)
+
+
+ONLINE_OUTPUTS = [("softmax", "softmax_ce"), ("sigmoid", "bce"), ("identity", "mse"),
+                  ("tanh", "mse")]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", ["identity", "relu", "leaky_relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("output,loss", ONLINE_OUTPUTS)
+@pytest.mark.parametrize("layers", [[2, 8, 2], [6, 20, 3], [40, 1, 7, 2], [3, 32, 17, 33]],
+                         ids=["2-8-2", "6-20-3", "40-1-7-2", "wider-than-a-tile-row"])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_online_steps_of_narrow_networks_match_reference(dtype, hidden, output, loss, layers,
+                                                         momentum, simd_level):
+    """Batch-1 steps of networks narrow enough for the in-register online kernels (and one just
+    too wide for them) against the reference, including labels and momentum."""
+    rng = np.random.default_rng(len(layers) * 7 + layers[1])
+    net = fastbp.MLP(layers, hidden=hidden, output=output, loss=loss, dtype=dtype, seed=3)
+    for b in net.biases:
+        b[...] = rng.normal(scale=0.1, size=b.shape)
+    ref = reference_of(net)
+    velocity = None
+    for step in range(4):
+        X, T = make_data(rng, 1, layers[0], layers[-1], loss, labels=step % 2 == 0)
+        X = X.astype(dtype)
+        got = net.train_step(X, T, lr=0.1, momentum=momentum)
+        want, velocity = ref.sgd_step(X, T, lr=0.1, momentum=momentum, velocity=velocity)
+        assert_close(got, want, dtype, f"loss of step {step}")
+    for layer in range(len(ref.W)):
+        assert_close(net.weights[layer], ref.W[layer], dtype, f"W[{layer}]")
+        assert_close(net.biases[layer], ref.b[layer], dtype, f"b[{layer}]")

@@ -14,6 +14,7 @@
 
 #include "elementwise.hpp"
 #include "gemm.hpp"
+#include "kernels/kernel_table.hpp"
 #include "random.hpp"
 
 namespace fastbp {
@@ -36,6 +37,9 @@ struct Network<T>::Impl {
   std::vector<std::size_t> w_off, b_off;
   std::vector<T> params;
   std::vector<T> velocity;  // momentum state, laid out like params; empty until first needed
+  // W[l], b[l], velocity of W[l], velocity of b[l]: for the online kernels
+  std::vector<T*> pointers[4];
+  std::ptrdiff_t widest_layer = 0;  // of layers[1..]: the inputs may be any width
 
   // Training workspace, sized for `capacity` samples and reused by every step.
   std::ptrdiff_t capacity = 0;
@@ -133,10 +137,46 @@ struct Network<T>::Impl {
 
   // One backpropagation pass over n samples; the weight pass either stores the gradient into
   // grad (laid out like params) or applies SGD with momentum mu. Returns the mean loss.
+  // One SGD step on a single sample of a narrow network, in the online kernels.
+  double online_step(const kernels::GemmKernel<T>& kern, const T* x, const std::int64_t* rows,
+                     const Targets<T>& t, T lr, T mu) {
+    const std::size_t L = n_weight_layers();
+    std::vector<T*>& velocity_w = pointers[2];
+    std::vector<T*>& velocity_b = pointers[3];
+    const kernels::OnlineNet<T> net{L,
+                                    layers.data(),
+                                    pointers[0].data(),
+                                    pointers[1].data(),
+                                    mu != T(0) ? velocity_w.data() : nullptr,
+                                    mu != T(0) ? velocity_b.data() : nullptr,
+                                    hidden,
+                                    output,
+                                    layer_outputs.data(),
+                                    {delta[0].data(), delta[1].data()}};
+    kern.online_forward(net, x);
+    T* output_delta = bias_grad.data();
+    const double loss_value = detail::output_loss(output, loss, 1, layers[L], layer_outputs[L - 1],
+                                                  t, rows, output_delta, T(1));
+    kern.online_backward(net, x, output_delta, lr, mu);
+    return loss_value;
+  }
+
   double backprop(const T* X, const std::int64_t* rows, std::ptrdiff_t n, const Targets<T>& t,
                   WeightPass pass, T lr, T mu, T* grad) {
     ensure_workspace(n);
     const std::size_t L = n_weight_layers();
+    const bool momentum = pass == WeightPass::sgd && mu != T(0);
+    if (momentum && velocity.empty()) {
+      velocity.assign(params.size(), T(0));
+      for (std::size_t l = 0; l < L; ++l) {
+        pointers[2][l] = velocity.data() + w_off[l];
+        pointers[3][l] = velocity.data() + b_off[l];
+      }
+    }
+    const kernels::GemmKernel<T>& kern = kernels::gemm_kernel<T>();
+    if (n == 1 && pass == WeightPass::sgd && widest_layer <= kern.online_max_width)
+      return online_step(kern, X + (rows ? rows[0] : 0) * layers[0], rows, t, lr, mu);
+
     T* const* outs = layer_outputs.data();
     forward(X, rows, n, outs, /*leave_logits=*/true);
 
@@ -144,8 +184,6 @@ struct Network<T>::Impl {
     T* d_next = delta[1].data();
     const double loss_sum =
         detail::output_loss(output, loss, n, layers[L], outs[L - 1], t, rows, d_cur, T(1) / T(n));
-    const bool momentum = pass == WeightPass::sgd && mu != T(0);
-    if (momentum && velocity.empty()) velocity.assign(params.size(), T(0));
 
     for (std::size_t l = L; l-- > 0;) {
       const std::ptrdiff_t n_in = layers[l], n_out = layers[l + 1];
@@ -246,6 +284,12 @@ Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activ
   }
   m.params.assign(total, T(0));
   m.initialise(seed);
+  for (auto& p : m.pointers) p.assign(m.n_weight_layers(), nullptr);
+  for (std::size_t l = 0; l < m.n_weight_layers(); ++l) {
+    m.pointers[0][l] = m.W(l);
+    m.pointers[1][l] = m.b(l);
+  }
+  m.widest_layer = *std::max_element(m.layers.begin() + 1, m.layers.end());
 }
 
 template <typename T>

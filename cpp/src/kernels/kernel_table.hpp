@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "fastbp/activation.hpp"
 #include "../matrix_view.hpp"
+#include "fastbp/activation.hpp"
 
 namespace fastbp::kernels {
 
@@ -64,6 +64,29 @@ template <typename T>
 using PackB = void (*)(const detail::MatrixView<T>& b, std::ptrdiff_t p0, std::ptrdiff_t kc,
                        std::ptrdiff_t j0, std::ptrdiff_t cols, T* dst);
 
+// A network seen by the online (one sample per step) kernels, used when every layer fits in
+// one register tile row (at most `online_max_width` units): a whole step then runs in
+// registers, with no GEMM driver, packing or tiling per layer.
+template <typename T>
+struct OnlineNet {
+  std::size_t n_layers;          // weight layers
+  const std::ptrdiff_t* widths;  // n_layers + 1 sizes
+  T* const* weights;             // W[l], row-major (widths[l], widths[l+1])
+  T* const* biases;
+  T* const* weight_velocity;  // momentum state; null when training without momentum
+  T* const* bias_velocity;
+  Activation hidden, output;
+  T* const* outputs;    // layer outputs; the last layer leaves its logits
+  T* delta_scratch[2];  // two buffers of the widest layer
+};
+// Forward pass of one sample x.
+template <typename T>
+using OnlineForward = void (*)(const OnlineNet<T>& net, const T* x);
+// Backward pass and SGD (momentum mu) update, given dL/dz of the last layer.
+template <typename T>
+using OnlineBackward = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta, T lr,
+                                T mu);
+
 template <typename T>
 struct GemmKernel {
   int mr, nr;                 // register tile
@@ -71,6 +94,9 @@ struct GemmKernel {
   MacroKernel<T> macro_kernel;
   PackA<T> pack_a;
   PackB<T> pack_b;
+  std::ptrdiff_t online_max_width;
+  OnlineForward<T> online_forward;
+  OnlineBackward<T> online_backward;
 };
 
 struct KernelSet {
