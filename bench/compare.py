@@ -30,6 +30,7 @@ PEERS = {  # name: (module, runner function, pip package)
     "torch": ("torch_peer", "runner", "torch"),
     "jax": ("jax_peer", "runner", "jax"),
     "sklearn": ("sklearn_peer", "runner", "scikit-learn"),
+    "fann": ("fann_peer", "rate_runner", "FANN (C++ benchmark)"),
 }
 FASTBP = ("fastbp-fit", "fastbp-step")
 
@@ -63,6 +64,9 @@ def load_workloads(names):
     return workloads
 
 
+SETTLE_SECONDS = 0.2
+
+
 def measure(run_epoch, seconds):
     """Samples per second over whole epochs lasting at least `seconds` in total."""
     samples, start = 0, time.perf_counter()
@@ -93,6 +97,34 @@ def matmul_gflops(workload, repeats, seconds):
     return statistics.median(rates)
 
 
+def forward_vs_matmul(repeats, seconds, shape=(256, 1024, 2048)):
+    """fastbp.dense_forward (GEMM + bias + activation, argument checks included) against NumPy's
+    matmul on the same float32 shape, interleaved; medians of GFLOP/s."""
+    import numpy as np
+    import fastbp
+
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    W = rng.standard_normal((k, n), dtype=np.float32)
+    b = np.zeros(n, np.float32)
+    calls = {"dense_forward": lambda: fastbp.dense_forward(x, W, b, "relu"),
+             "numpy matmul": lambda: x @ W}
+    rates = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            time.sleep(SETTLE_SECONDS)
+            call()
+            count, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds / 2:
+                call()
+                count += 1
+            rates[name].append(2 * m * n * k * count / (time.perf_counter() - start) / 1e9)
+    f, mm = (statistics.median(rates[name]) for name in calls)
+    return (f"# dense_forward ({m}x{k})·({k}x{n}) float32, relu epilogue: {f:.1f} GFLOP/s; "
+            f"numpy matmul: {mm:.1f} GFLOP/s; ratio {f / mm:.0%}")
+
+
 def human(rate):
     if rate is None:
         return "—"
@@ -105,6 +137,8 @@ def human(rate):
 def versions(peers):
     found = {"python": platform.python_version()}
     for name in peers:
+        if name == "fann":
+            continue
         package = PEERS[name][2]
         module = {"scikit-learn": "sklearn"}.get(package, package)
         try:
@@ -133,6 +167,14 @@ def main(argv=None):
     available, notes = [], []
     for name in args.peers:
         module, _, package = PEERS[name]
+        if name == "fann":
+            from peers import fann_peer
+            ok, why = fann_peer.available()
+            if ok:
+                available.append(name)
+            else:
+                notes.append(f"fann: skipped ({why})")
+            continue
         try:
             importlib.import_module({"scikit-learn": "sklearn"}.get(package, package))
             available.append(name)
@@ -150,27 +192,40 @@ def main(argv=None):
         n = 1024 if args.quick else 2048
         data = make_data(w, max(n // w.batch, 4) * w.batch)
         runners = {}
+        rate_functions = {}
         for name in available:
             module, function, _ = PEERS[name]
+            factory = getattr(importlib.import_module(f"peers.{module}"), function)
             try:
-                runners[name] = getattr(importlib.import_module(f"peers.{module}"), function)(w, data)
-                runners[name]()  # warm-up epoch (JIT, workspaces, caches)
+                if name == "fann":  # an external program: it reports samples/s itself
+                    rate_functions[name] = factory(w, args.seconds)
+                    continue
+                run_epoch = factory(w, data)
+                run_epoch()  # warm-up (JIT, workspaces, caches)
+                rate_functions[name] = (lambda r: lambda: measure(r, args.seconds))(run_epoch)
             except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
                 print(f"# {w.name}: {name} failed: {type(exc).__name__}: {exc}")
-                runners.pop(name, None)
-        rates = {name: [] for name in runners}
+        rates = {name: [] for name in rate_functions}
         for _ in range(args.repeats):
-            for name, run_epoch in runners.items():
-                rates[name].append(measure(run_epoch, args.seconds))
+            for name, rate in rate_functions.items():
+                # The previous peer's worker threads (OpenBLAS, OpenMP, PyTorch) spin for a
+                # while after their last call; let them park so peers do not time each other.
+                time.sleep(SETTLE_SECONDS)
+                rates[name].append(rate())
         medians = {name: statistics.median(r) for name, r in rates.items()}
         roofline = matmul_gflops(w, args.repeats, args.seconds) if "numpy" in available else None
         rows.append((w, medians, roofline))
         print(f"# {w.name}: " + ", ".join(f"{k} {human(v)}/s" for k, v in medians.items()),
               flush=True)
 
+    kernel_line = forward_vs_matmul(args.repeats, args.seconds)
+    print(kernel_line)
+
     peer_names = [p for p in available if p not in FASTBP]
+    # real / matmul only where the step is GEMM-bound (batch >= 64); elsewhere matmul on tiny
+    # shapes measures NumPy's call overhead, not a roofline.
     header = ["workload", *[p for p in available], "best peer", "fastbp-fit / best",
-              "fastbp GFLOP/s", "matmul GFLOP/s"]
+              "fastbp GFLOP/s (6W)", "fastbp real GFLOP/s", "matmul GFLOP/s", "real / matmul"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     ratios = {}
     for w, medians, roofline in rows:
@@ -180,17 +235,20 @@ def main(argv=None):
         ratio = fast / peers_here[best] if best and fast else None
         ratios[w.name] = ratio
         gflops = 6 * w.n_weights * fast / 1e9 if fast else None
+        real = w.real_flops_per_sample * fast / 1e9 if fast else None
         cells = [w.name, *[human(medians.get(p)) for p in available],
                  f"{best} {human(peers_here[best])}" if best else "—",
                  f"{ratio:.2f}x" if ratio else "—",
                  f"{gflops:.1f}" if gflops else "—",
-                 f"{roofline:.1f}" if roofline else "—"]
+                 f"{real:.1f}" if real else "—",
+                 f"{roofline:.1f}" if roofline else "—",
+                 f"{real / roofline:.0%}" if real and roofline and w.batch >= 64 else "—"]
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print()
     print(table)
     if args.markdown:
-        args.markdown.write_text(table + "\n")
+        args.markdown.write_text(table + "\n\n" + kernel_line.lstrip("# ") + "\n")
     if args.plot:
         try:
             import matplotlib

@@ -20,6 +20,13 @@ class Workload:
     def n_weights(self) -> int:
         return sum(a * b + b for a, b in zip(self.layers[:-1], self.layers[1:]))
 
+    @property
+    def real_flops_per_sample(self) -> int:
+        """What a train step computes: forward, weight gradients, and the input gradients of
+        every layer but the first (2 flops per multiply-add; biases and activations omitted)."""
+        products = [a * b for a, b in zip(self.layers[:-1], self.layers[1:])]
+        return 2 * sum(products) * 3 - 2 * products[0]
+
 
 @dataclass
 class Data:

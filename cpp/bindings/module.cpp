@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fastbp/fastbp.hpp"
+#include "elementwise.hpp"
 
 namespace py = pybind11;
 
@@ -306,6 +307,26 @@ PYBIND11_MODULE(_core, m) {
   // float64 first: pybind11 tries overloads in order without conversion, then with.
   bind_dense<double>(m);
   bind_dense<float>(m);
+  m.def(
+      "all_finite",
+      [](const py::array& a) {
+        // Only arrays it can read in place; anything else is left to NumPy by the caller.
+        if (!(a.flags() & py::array::c_style))
+          throw py::type_error("all_finite: expected a C-contiguous array");
+        const std::ptrdiff_t n = a.size();
+        if (py::isinstance<py::array_t<float>>(a)) {
+          const float* p = static_cast<const float*>(a.data());
+          py::gil_scoped_release release;
+          return fastbp::detail::all_finite(p, n);
+        }
+        if (py::isinstance<py::array_t<double>>(a)) {
+          const double* p = static_cast<const double*>(a.data());
+          py::gil_scoped_release release;
+          return fastbp::detail::all_finite(p, n);
+        }
+        throw py::type_error("all_finite: expected float32 or float64");
+      },
+      py::arg("array"), "True when no element is NaN or infinite (SIMD, GIL released).");
   m.def("get_num_threads", &fastbp::get_num_threads);
   m.def("set_num_threads", &fastbp::set_num_threads, py::arg("n"));
   m.def("simd_level", &fastbp::simd_level);

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "activation_math.hpp"
+#include "kernels/kernel_table.hpp"
+#include "threading_internal.hpp"
 
 namespace fastbp::detail {
 namespace {
@@ -148,6 +150,21 @@ double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, 
   return correct;
 }
 
+template <typename T>
+bool all_finite(const T* x, std::ptrdiff_t n) {
+  const auto check = kernels::gemm_kernel<T>().all_finite;
+  // A memory-bound pass: about one flop per element decides the thread count.
+  const int threads = threads_for_work(double(n));
+  if (threads <= 1) return check(x, n);
+  bool ok = true;
+#pragma omp parallel for num_threads(threads) reduction(&& : ok)
+  for (int t = 0; t < threads; ++t) {
+    const std::ptrdiff_t begin = n * t / threads, end = n * (t + 1) / threads;
+    ok = ok && check(x + begin, end - begin);
+  }
+  return ok;
+}
+
 #define FASTBP_INSTANTIATE(T)                                                                \
   template void activate_inplace<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, T*);         \
   template void activation_backward<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*, \
@@ -156,7 +173,8 @@ double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, 
                                  const Targets<T>&, const std::int64_t*, T*, T);             \
   template void column_sums<T>(std::ptrdiff_t, std::ptrdiff_t, const T*, T*);                \
   template double count_correct<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*,     \
-                                   const Targets<T>&);
+                                   const Targets<T>&);                                       \
+  template bool all_finite<T>(const T*, std::ptrdiff_t);
 FASTBP_INSTANTIATE(float)
 FASTBP_INSTANTIATE(double)
 #undef FASTBP_INSTANTIATE

@@ -38,4 +38,8 @@ template <typename T>
 double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, const T* y,
                      const Targets<T>& targets);
 
+// True when none of the n values is NaN or infinite (SIMD, split across threads when large).
+template <typename T>
+bool all_finite(const T* x, std::ptrdiff_t n);
+
 }  // namespace fastbp::detail

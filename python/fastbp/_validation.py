@@ -8,6 +8,8 @@ import operator
 
 import numpy as np
 
+from . import _core
+
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
 OUTPUTS = ACTIVATIONS + ("softmax",)
 LOSSES = ("mse", "softmax_ce", "bce")
@@ -85,7 +87,13 @@ def _numeric_array(name, value):
 
 
 def _require_finite(name, array):
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
+    if array.dtype.kind != "f":
+        return
+    if array.dtype in (np.float32, np.float64) and array.flags.c_contiguous:
+        finite = _core.all_finite(array)  # one SIMD pass, no temporary, GIL released
+    else:
+        finite = bool(np.isfinite(array).all())
+    if not finite:
         raise ValueError(f"{name}: contains NaN or infinity")
 
 

@@ -97,6 +97,8 @@ struct GemmKernel {
   std::ptrdiff_t online_max_width;
   OnlineForward<T> online_forward;
   OnlineBackward<T> online_backward;
+  // True when none of the n values is NaN or infinite.
+  bool (*all_finite)(const T* x, std::ptrdiff_t n);
 };
 
 struct KernelSet {
