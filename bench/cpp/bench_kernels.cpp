@@ -103,6 +103,7 @@ const int kRegistered = [] {
       reg("forward/f32/" + suffix, BM_forward<float>);
       reg("forward/f64/" + suffix, BM_forward<double>);
       reg("backward/f32/" + suffix, BM_backward<float>);
+      reg("backward/f64/" + suffix, BM_backward<double>);
       reg("backward_sgd/f32/" + suffix, BM_backward_sgd<float>);
       reg("backward_sgd/f64/" + suffix, BM_backward_sgd<double>);
     }
