@@ -1,18 +1,19 @@
 // fastbp._core: a thin pybind11 layer over the C++ core. Argument checking that needs NumPy
 // semantics lives in python/fastbp/_validation.py; here every shape is still re-checked so that
 // calling _core directly can raise but never crash. Long calls release the GIL.
-#include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "fastbp/fastbp.hpp"
 #include "elementwise.hpp"
+#include "fastbp/fastbp.hpp"
 
 namespace py = pybind11;
 
@@ -216,12 +217,19 @@ void bind_network(py::module_& m, const char* class_name) {
           py::arg("on_epoch"));
 }
 
-fastbp::Activation activation_arg(const std::string& name) {
-  return fastbp::parse_activation(name);
-}
+struct LayerDims {
+  py::ssize_t n, n_in, n_out;
+};
 
-void require_rows(const py::array& a, const char* name, py::ssize_t rows, py::ssize_t cols) {
-  require_shape(a, name, {rows, cols});
+// x must be (n, n_in) for W of shape (n_in, n_out), and each array in per_sample (n, n_out).
+LayerDims layer_dims(const py::array& x, const py::array& W,
+                     std::initializer_list<std::pair<const char*, const py::array*>> per_sample) {
+  if (W.ndim() != 2) throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
+  if (x.ndim() != 2) throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
+  const LayerDims d{x.shape(0), W.shape(0), W.shape(1)};
+  require_shape(x, "x", {d.n, d.n_in});
+  for (const auto& [name, array] : per_sample) require_shape(*array, name, {d.n, d.n_out});
+  return d;
 }
 
 template <typename T>
@@ -229,15 +237,9 @@ void bind_dense(py::module_& m) {
   m.def(
       "dense_forward",
       [](const CArray<T>& x, const CArray<T>& W, const CArray<T>& b, const std::string& act) {
-        if (W.ndim() != 2)
-          throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
-        const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
-        if (x.ndim() != 2)
-          throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
-        const py::ssize_t n = x.shape(0);
-        require_rows(x, "x", n, n_in);
+        const auto [n, n_in, n_out] = layer_dims(x, W, {});
         require_shape(b, "b", {n_out});
-        const fastbp::Activation a = activation_arg(act);
+        const fastbp::Activation a = fastbp::parse_activation(act);
         CArray<T> out({n, n_out});
         T* dst = out.mutable_data();
         py::gil_scoped_release release;
@@ -249,16 +251,8 @@ void bind_dense(py::module_& m) {
       "dense_backward",
       [](const CArray<T>& grad_a, const CArray<T>& x, const CArray<T>& W, const CArray<T>& a,
          const std::string& act) {
-        if (W.ndim() != 2)
-          throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
-        const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
-        if (x.ndim() != 2)
-          throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
-        const py::ssize_t n = x.shape(0);
-        require_rows(x, "x", n, n_in);
-        require_rows(a, "a", n, n_out);
-        require_rows(grad_a, "grad_a", n, n_out);
-        const fastbp::Activation activation = activation_arg(act);
+        const auto [n, n_in, n_out] = layer_dims(x, W, {{"a", &a}, {"grad_a", &grad_a}});
+        const fastbp::Activation activation = fastbp::parse_activation(act);
         CArray<T> gx({n, n_in}), gW({n_in, n_out}), gb({n_out});
         T *pgx = gx.mutable_data(), *pgW = gW.mutable_data(), *pgb = gb.mutable_data();
         {
@@ -275,18 +269,10 @@ void bind_dense(py::module_& m) {
          const std::string& act, double lr) {
         T* pW = writable_data<T>(W, "W");
         T* pb = writable_data<T>(b, "b");
-        if (W.ndim() != 2)
-          throw py::value_error("W: expected a 2-D array, got shape " + shape_of(W));
-        const py::ssize_t n_in = W.shape(0), n_out = W.shape(1);
-        if (x.ndim() != 2)
-          throw py::value_error("x: expected a 2-D array, got shape " + shape_of(x));
-        const py::ssize_t n = x.shape(0);
-        require_rows(x, "x", n, n_in);
-        require_rows(a, "a", n, n_out);
-        require_rows(grad_a, "grad_a", n, n_out);
+        const auto [n, n_in, n_out] = layer_dims(x, W, {{"a", &a}, {"grad_a", &grad_a}});
         require_shape(b, "b", {n_out});
         if (!std::isfinite(lr)) throw py::value_error("lr: expected a finite number");
-        const fastbp::Activation activation = activation_arg(act);
+        const fastbp::Activation activation = fastbp::parse_activation(act);
         CArray<T> gx({n, n_in});
         T* pgx = gx.mutable_data();
         py::gil_scoped_release release;
