@@ -149,3 +149,38 @@ def test_multilabel_bce_learns():
     net = fastbp.MLP([6, 16, 2], hidden="relu", output="sigmoid", seed=0)
     history = net.fit(X, T, epochs=40, batch_size=16, lr=0.2, validation_data=(X, T))
     assert history.val_accuracy[-1] > 0.9
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+@pytest.mark.parametrize("layers,hidden,output", [([64, 40, 10], "relu", "softmax"),
+                                                  ([30, 70, 33, 1], "tanh", "sigmoid"),
+                                                  ([5, 3, 2], "sigmoid", "identity")])
+def test_online_fit_equals_train_steps(dtype, momentum, layers, hidden, output):
+    """fit with batch_size=1 fuses each sample's first-layer product into the previous update;
+    the result must be the sequence of plain train_steps."""
+    rng = np.random.default_rng(8)
+    n = 37
+    a = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=2)
+    b = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=2)
+    X, T = make_data(rng, n, layers[0], layers[-1], a.loss_name, labels=True)
+    history = a.fit(X, T, epochs=2, batch_size=1, lr=0.05, momentum=momentum, shuffle=False)
+    losses = []
+    for _ in range(2):
+        losses.append(np.mean([b.train_step(X[i:i + 1], T[i:i + 1], lr=0.05, momentum=momentum)
+                               for i in range(n)]))
+    tol = dict(rtol=1e-4, atol=1e-6) if dtype == "float32" else dict(rtol=1e-11, atol=1e-13)
+    for wa, wb in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_allclose(wa, wb, **tol)
+    np.testing.assert_allclose(history.loss, losses, **tol)
+
+
+def test_online_fit_learns_digits():
+    datasets = pytest.importorskip("sklearn.datasets")
+    digits = datasets.load_digits()
+    X = (digits.data / 16.0).astype(np.float32)
+    y = digits.target
+    net = fastbp.MLP([64, 64, 10], hidden="sigmoid", output="softmax", seed=0)
+    net.fit(X[:1400], y[:1400], epochs=15, batch_size=1, lr=0.05, seed=0)
+    accuracy = (net.predict(X[1400:]).argmax(axis=1) == y[1400:]).mean()
+    assert accuracy >= 0.9, f"online digits test accuracy {accuracy:.3f}"

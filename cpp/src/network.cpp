@@ -13,6 +13,7 @@
 #include <string>
 
 #include "elementwise.hpp"
+#include "fastbp/threading.hpp"
 #include "gemm.hpp"
 #include "kernels/kernel_table.hpp"
 #include "random.hpp"
@@ -39,7 +40,15 @@ struct Network<T>::Impl {
   std::vector<T> velocity;  // momentum state, laid out like params; empty until first needed
   // W[l], b[l], velocity of W[l], velocity of b[l]: for the online kernels
   std::vector<T*> pointers[4];
-  std::ptrdiff_t widest_layer = 0;  // of layers[1..]: the inputs may be any width
+  // x @ W[0] for the sample first_product_of, computed by the previous online step's update.
+  std::vector<T> first_product;
+  const T* first_product_of = nullptr;
+
+  // Batch-1 steps go through the online kernels (single-threaded) unless the network is large
+  // enough for the threaded GEMMs to win: up to 2^18 parameters, W stays in L2.
+  bool use_online_kernels() const {
+    return params.size() <= (std::size_t(1) << 18) || get_num_threads() == 1;
+  }
 
   // Training workspace, sized for `capacity` samples and reused by every step.
   std::ptrdiff_t capacity = 0;
@@ -137,32 +146,33 @@ struct Network<T>::Impl {
 
   // One backpropagation pass over n samples; the weight pass either stores the gradient into
   // grad (laid out like params) or applies SGD with momentum mu. Returns the mean loss.
-  // One SGD step on a single sample of a narrow network, in the online kernels.
+  // One SGD step on a single sample, in the online kernels. With next_x (the sample fit trains
+  // next) the first layer's update also computes next_x @ W[0] for that step.
   double online_step(const kernels::GemmKernel<T>& kern, const T* x, const std::int64_t* rows,
-                     const Targets<T>& t, T lr, T mu) {
+                     const Targets<T>& t, T lr, T mu, const T* next_x) {
     const std::size_t L = n_weight_layers();
-    std::vector<T*>& velocity_w = pointers[2];
-    std::vector<T*>& velocity_b = pointers[3];
     const kernels::OnlineNet<T> net{L,
                                     layers.data(),
                                     pointers[0].data(),
                                     pointers[1].data(),
-                                    mu != T(0) ? velocity_w.data() : nullptr,
-                                    mu != T(0) ? velocity_b.data() : nullptr,
+                                    mu != T(0) ? pointers[2].data() : nullptr,
+                                    mu != T(0) ? pointers[3].data() : nullptr,
                                     hidden,
                                     output,
                                     layer_outputs.data(),
                                     {delta[0].data(), delta[1].data()}};
-    kern.online_forward(net, x);
+    kern.online_forward(net, x, first_product_of == x ? first_product.data() : nullptr);
     T* output_delta = bias_grad.data();
     const double loss_value = detail::output_loss(output, loss, 1, layers[L], layer_outputs[L - 1],
                                                   t, rows, output_delta, T(1));
-    kern.online_backward(net, x, output_delta, lr, mu);
+    kern.online_backward(net, x, output_delta, lr, mu, next_x, first_product.data());
+    first_product_of = next_x;
     return loss_value;
   }
 
+  // next_row: the sample fit trains right after this one, for the online path's fusion.
   double backprop(const T* X, const std::int64_t* rows, std::ptrdiff_t n, const Targets<T>& t,
-                  WeightPass pass, T lr, T mu, T* grad) {
+                  WeightPass pass, T lr, T mu, T* grad, const std::int64_t* next_row = nullptr) {
     ensure_workspace(n);
     const std::size_t L = n_weight_layers();
     const bool momentum = pass == WeightPass::sgd && mu != T(0);
@@ -174,8 +184,10 @@ struct Network<T>::Impl {
       }
     }
     const kernels::GemmKernel<T>& kern = kernels::gemm_kernel<T>();
-    if (n == 1 && pass == WeightPass::sgd && widest_layer <= kern.online_max_width)
-      return online_step(kern, X + (rows ? rows[0] : 0) * layers[0], rows, t, lr, mu);
+    if (n == 1 && pass == WeightPass::sgd && use_online_kernels())
+      return online_step(kern, X + (rows ? rows[0] : 0) * layers[0], rows, t, lr, mu,
+                         next_row ? X + *next_row * layers[0] : nullptr);
+    first_product_of = nullptr;
 
     T* const* outs = layer_outputs.data();
     forward(X, rows, n, outs, /*leave_logits=*/true);
@@ -289,7 +301,7 @@ Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activ
     m.pointers[0][l] = m.W(l);
     m.pointers[1][l] = m.b(l);
   }
-  m.widest_layer = *std::max_element(m.layers.begin() + 1, m.layers.end());
+  m.first_product.assign(std::size_t(m.layers[1]), T(0));
 }
 
 template <typename T>
@@ -411,6 +423,13 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
     m.check_targets(validation->n, validation->targets);
   }
   std::lock_guard<std::mutex> lock(m.training);
+  // A first-layer product fused into an update is only valid inside this loop: weights may be
+  // changed through the Python views between calls.
+  struct ForgetFusedProduct {
+    Impl& m;
+    ~ForgetFusedProduct() { m.first_product_of = nullptr; }
+  } forget{m};
+  m.first_product_of = nullptr;
 
   const std::ptrdiff_t batch = std::min(options.batch_size, n);
   m.ensure_workspace(batch);
@@ -432,8 +451,10 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
     double loss_sum = 0;
     for (std::ptrdiff_t start = 0; start < n; start += batch) {
       const std::ptrdiff_t rows = std::min(batch, n - start);
+      // Online training tells each step the sample that follows, within the epoch.
+      const std::int64_t* next = batch == 1 && start + 1 < n ? order.data() + start + 1 : nullptr;
       loss_sum += double(rows) * m.backprop(X, order.data() + start, rows, targets, WeightPass::sgd,
-                                            lr, mu, nullptr);
+                                            lr, mu, nullptr, next);
     }
     EpochLog log;
     log.epoch = epoch;

@@ -64,9 +64,8 @@ template <typename T>
 using PackB = void (*)(const detail::MatrixView<T>& b, std::ptrdiff_t p0, std::ptrdiff_t kc,
                        std::ptrdiff_t j0, std::ptrdiff_t cols, T* dst);
 
-// A network seen by the online (one sample per step) kernels, used when every layer fits in
-// one register tile row (at most `online_max_width` units): a whole step then runs in
-// registers, with no GEMM driver, packing or tiling per layer.
+// A network seen by the online kernels: one sample per step, every layer a loop over rows of W
+// in registers, with no GEMM driver, packing or tiling.
 template <typename T>
 struct OnlineNet {
   std::size_t n_layers;          // weight layers
@@ -79,13 +78,16 @@ struct OnlineNet {
   T* const* outputs;    // layer outputs; the last layer leaves its logits
   T* delta_scratch[2];  // two buffers of the widest layer
 };
-// Forward pass of one sample x.
+// Forward pass of one sample x. When first_product is not null it already holds x @ W[0] (from
+// the previous step's fused update) and the first layer only adds the bias and activates.
 template <typename T>
-using OnlineForward = void (*)(const OnlineNet<T>& net, const T* x);
-// Backward pass and SGD (momentum mu) update, given dL/dz of the last layer.
+using OnlineForward = void (*)(const OnlineNet<T>& net, const T* x, const T* first_product);
+// Backward pass and SGD (momentum mu) update, given dL/dz of the last layer. When next_x is not
+// null, the update of W[0] also computes next_x @ W[0] (with the updated weights) into
+// next_product: the next step's first product costs no second pass over W[0].
 template <typename T>
 using OnlineBackward = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta, T lr,
-                                T mu);
+                                T mu, const T* next_x, T* next_product);
 
 template <typename T>
 struct GemmKernel {
@@ -94,7 +96,6 @@ struct GemmKernel {
   MacroKernel<T> macro_kernel;
   PackA<T> pack_a;
   PackB<T> pack_b;
-  std::ptrdiff_t online_max_width;
   OnlineForward<T> online_forward;
   OnlineBackward<T> online_backward;
   // True when none of the n values is NaN or infinite.
