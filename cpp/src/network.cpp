@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "aligned_allocator.hpp"
 #include "elementwise.hpp"
 #include "fastbp/threading.hpp"
 #include "gemm.hpp"
@@ -31,17 +32,20 @@ enum class WeightPass { store_gradient, sgd };
 }  // namespace
 
 template <typename T>
+using AlignedVector = std::vector<T, detail::AlignedAllocator<T>>;
+
+template <typename T>
 struct Network<T>::Impl {
   std::vector<std::ptrdiff_t> layers;
   Activation hidden, output;
   Loss loss;
   std::vector<std::size_t> w_off, b_off;
-  std::vector<T> params;
-  std::vector<T> velocity;  // momentum state, laid out like params; empty until first needed
+  AlignedVector<T> params;    // each W[l] and b[l] starts on a cache line
+  AlignedVector<T> velocity;  // momentum state, laid out like params; empty until first needed
   // W[l], b[l], velocity of W[l], velocity of b[l]: for the online kernels
   std::vector<T*> pointers[4];
   // x @ W[0] for the sample first_product_of, computed by the previous online step's update.
-  std::vector<T> first_product;
+  AlignedVector<T> first_product;
   const T* first_product_of = nullptr;
 
   // Batch-1 steps go through the online kernels (single-threaded) unless the network is large
@@ -52,10 +56,10 @@ struct Network<T>::Impl {
 
   // Training workspace, sized for `capacity` samples and reused by every step.
   std::ptrdiff_t capacity = 0;
-  std::vector<T> activations;     // outputs of layers 1..L, (capacity x layers[l+1]) each
+  AlignedVector<T> activations;   // outputs of layers 1..L, (capacity x layers[l+1]) each
   std::vector<T*> layer_outputs;  // pointers into activations
-  std::vector<T> delta[2];
-  std::vector<T> bias_grad;
+  AlignedVector<T> delta[2];
+  AlignedVector<T> bias_grad;
   std::mutex training;  // one train_step/fit at a time on a model
 
   std::size_t n_weight_layers() const { return layers.size() - 1; }
@@ -285,14 +289,16 @@ Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activ
   std::size_t total = 0;
   const std::size_t max_params =
       std::size_t(std::numeric_limits<std::ptrdiff_t>::max()) / 2 / sizeof(T);
+  constexpr std::size_t line = detail::kCacheLine / sizeof(T);
+  const auto align_up = [](std::size_t n) { return (n + line - 1) / line * line; };
   for (std::size_t l = 0; l + 1 < m.layers.size(); ++l) {
     const std::size_t a = std::size_t(m.layers[l]), c = std::size_t(m.layers[l + 1]);
-    if (a > max_params / c || total > max_params - a * c - c)
+    if (a > max_params / c || total > max_params - a * c - c - 2 * line)
       fail("layers: the network has too many parameters to allocate");
     m.w_off.push_back(total);
-    total += a * c;
+    total = align_up(total + a * c);
     m.b_off.push_back(total);
-    total += c;
+    total = align_up(total + c);
   }
   m.params.assign(total, T(0));
   m.initialise(seed);
@@ -387,6 +393,7 @@ double Network<T>::gradients(const T* X, std::ptrdiff_t n, const Targets<T>& tar
   m.check_input(X, n);
   m.check_targets(n, targets);
   std::lock_guard<std::mutex> lock(m.training);
+  std::fill(grad, grad + m.params.size(), T(0));  // the padding between arrays too
   return m.backprop(X, nullptr, n, targets, WeightPass::store_gradient, T(0), T(0), grad);
 }
 

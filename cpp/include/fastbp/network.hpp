@@ -65,7 +65,8 @@ class Network {
   Activation output() const;
   Loss loss_kind() const;
 
-  // All parameters live in one buffer that never moves: W[0], b[0], W[1], b[1], ...
+  // All parameters live in one buffer that never moves: W[0], b[0], W[1], b[1], ..., each
+  // starting on a 64-byte boundary (weight_offset / bias_offset; the padding stays zero).
   // W[l] is row-major (layers[l], layers[l+1]); b[l] has layers[l+1] entries.
   T* parameters();
   const T* parameters() const;
