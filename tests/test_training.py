@@ -184,3 +184,29 @@ def test_online_fit_learns_digits():
     net.fit(X[:1400], y[:1400], epochs=15, batch_size=1, lr=0.05, seed=0)
     accuracy = (net.predict(X[1400:]).argmax(axis=1) == y[1400:]).mean()
     assert accuracy >= 0.9, f"online digits test accuracy {accuracy:.3f}"
+
+
+def test_ctrl_c_stops_a_long_epoch_quickly_and_leaves_a_usable_model():
+    """KeyboardInterrupt is seen between mini-batches, not only between epochs."""
+    import _thread
+    import threading
+    import time
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200_000, 64)).astype(np.float32)
+    y = rng.integers(0, 10, len(X))
+    net = fastbp.MLP([64, 256, 10], hidden="relu", output="softmax", seed=0)
+    seen = []
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            net.fit(X, y, epochs=50, batch_size=1, lr=0.01, callbacks=[seen.append])
+    finally:
+        timer.cancel()
+    elapsed = time.perf_counter() - start
+    assert elapsed < 2.0, f"fit took {elapsed:.2f} s to answer the interrupt"
+    assert seen == []  # the first epoch (seconds long) had not finished
+    assert np.isfinite(net.predict(X[:5])).all()
+    net.train_step(X[:4], y[:4])  # the training lock was released

@@ -201,11 +201,16 @@ void bind_network(py::module_& m, const char* class_name) {
               py::object keep_going = on_epoch(epoch_dict(log));
               return keep_going.is_none() || keep_going.cast<bool>();
             };
+            // Between batches: Ctrl-C (KeyboardInterrupt) stops training after a whole batch.
+            const fastbp::BatchCheck check_signals = [] {
+              py::gil_scoped_acquire acquire;
+              if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            };
             std::vector<fastbp::EpochLog> logs;
             {
               py::gil_scoped_release release;
               logs = net.fit(X.data(), n, t.targets, options,
-                             has_validation ? &validation : nullptr, callback);
+                             has_validation ? &validation : nullptr, callback, check_signals);
             }
             py::list out;
             for (const auto& log : logs) out.append(epoch_dict(log));

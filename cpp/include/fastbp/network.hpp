@@ -45,6 +45,9 @@ struct EpochLog {
 
 // Called after each epoch; returning false stops training.
 using EpochCallback = std::function<bool(const EpochLog&)>;
+// Called between mini-batches, about every 10 ms whatever the batch size (to answer an interrupt
+// quickly); an exception it throws stops training after a whole batch and propagates.
+using BatchCheck = std::function<void()>;
 
 template <typename T>
 class Network {
@@ -86,7 +89,8 @@ class Network {
   // Mini-batch SGD over shuffled index permutations; the last partial batch is trained.
   std::vector<EpochLog> fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
                             const FitOptions& options, const ValidationSet<T>* validation = nullptr,
-                            const EpochCallback& on_epoch = nullptr);
+                            const EpochCallback& on_epoch = nullptr,
+                            const BatchCheck& between_batches = nullptr);
 
  private:
   struct Impl;
