@@ -71,3 +71,21 @@ def assert_close(actual, expected, dtype, what):
     err = np.abs(actual - expected).max() if expected.size else 0.0
     assert err <= tol["atol"] + tol["rtol"] * scale, (
         f"{what}: max abs difference {err:.3e} exceeds tolerance (scale {scale:.3e}, {dtype})")
+
+
+def assert_steps_match_reference(net, rng, steps, batch, lr, momentum, alternate_labels=False):
+    """Runs `steps` train_steps on random batches and the same SGD steps on the float64
+    reference, comparing each loss and the final parameters."""
+    layers, dtype = net.layers, net.dtype.type
+    ref = reference_of(net)
+    velocity = None
+    for step in range(steps):
+        X, T = make_data(rng, batch, layers[0], layers[-1], net.loss_name,
+                         labels=alternate_labels and step % 2 == 0)
+        X = X.astype(dtype)
+        got = net.train_step(X, T, lr=lr, momentum=momentum)
+        want, velocity = ref.sgd_step(X, T, lr=lr, momentum=momentum, velocity=velocity)
+        assert_close(got, want, dtype, f"loss of step {step}")
+    for layer in range(len(ref.W)):
+        assert_close(net.weights[layer], ref.W[layer], dtype, f"W[{layer}] after {steps} steps")
+        assert_close(net.biases[layer], ref.b[layer], dtype, f"b[{layer}] after {steps} steps")

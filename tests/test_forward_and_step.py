@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastbp
-from conftest import assert_close, make_data, reference_of
+from conftest import assert_close, assert_steps_match_reference, make_data, reference_of
 
 CASES = [  # layers, batch, hidden, output
     ([2, 8, 1], 1, "sigmoid", "sigmoid"),
@@ -43,17 +43,7 @@ def test_train_steps_match_reference(dtype, layers, batch, hidden, output, momen
                                      simd_level):
     rng = np.random.default_rng(batch + 1)
     net = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=4)
-    ref = reference_of(net)
-    velocity = None
-    for step in range(3):
-        X, T = make_data(rng, batch, layers[0], layers[-1], net.loss_name)
-        X = X.astype(dtype)
-        loss = net.train_step(X, T, lr=0.05, momentum=momentum)
-        ref_loss, velocity = ref.sgd_step(X, T, lr=0.05, momentum=momentum, velocity=velocity)
-        assert_close(loss, ref_loss, dtype, f"loss of step {step}")
-    for layer in range(len(ref.W)):
-        assert_close(net.weights[layer], ref.W[layer], dtype, f"W[{layer}] after 3 steps")
-        assert_close(net.biases[layer], ref.b[layer], dtype, f"b[{layer}] after 3 steps")
+    assert_steps_match_reference(net, rng, steps=3, batch=batch, lr=0.05, momentum=momentum)
 
 
 def test_simd_levels_agree_with_each_other():
@@ -110,24 +100,24 @@ ONLINE_OUTPUTS = [("softmax", "softmax_ce"), ("sigmoid", "bce"), ("identity", "m
 @pytest.mark.parametrize("hidden", ["identity", "relu", "leaky_relu", "sigmoid", "tanh"])
 @pytest.mark.parametrize("output,loss", ONLINE_OUTPUTS)
 @pytest.mark.parametrize("layers", [[2, 8, 2], [6, 20, 3], [40, 1, 7, 2], [3, 32, 17, 33]],
-                         ids=["2-8-2", "6-20-3", "40-1-7-2", "wider-than-a-tile-row"])
+                         ids=["2-8-2", "6-20-3", "40-1-7-2", "3-32-17-33"])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_online_steps_of_narrow_networks_match_reference(dtype, hidden, output, loss, layers,
-                                                         momentum, simd_level):
-    """Batch-1 steps of networks narrow enough for the in-register online kernels (and one just
-    too wide for them) against the reference, including labels and momentum."""
+def test_online_steps_match_reference(dtype, hidden, output, loss, layers, momentum, simd_level):
+    """Batch-1 steps (the online kernels) with widths on both sides of a vector and of a tile
+    row, labels and momentum, against the reference."""
     rng = np.random.default_rng(len(layers) * 7 + layers[1])
     net = fastbp.MLP(layers, hidden=hidden, output=output, loss=loss, dtype=dtype, seed=3)
     for b in net.biases:
         b[...] = rng.normal(scale=0.1, size=b.shape)
-    ref = reference_of(net)
-    velocity = None
-    for step in range(4):
-        X, T = make_data(rng, 1, layers[0], layers[-1], loss, labels=step % 2 == 0)
-        X = X.astype(dtype)
-        got = net.train_step(X, T, lr=0.1, momentum=momentum)
-        want, velocity = ref.sgd_step(X, T, lr=0.1, momentum=momentum, velocity=velocity)
-        assert_close(got, want, dtype, f"loss of step {step}")
-    for layer in range(len(ref.W)):
-        assert_close(net.weights[layer], ref.W[layer], dtype, f"W[{layer}]")
-        assert_close(net.biases[layer], ref.b[layer], dtype, f"b[{layer}]")
+    assert_steps_match_reference(net, rng, steps=4, batch=1, lr=0.1, momentum=momentum,
+                                 alternate_labels=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_batch_one_steps_of_a_large_network_match_reference(dtype, momentum, threads):
+    """Above 2^18 parameters batch-1 steps take the threaded GEMM path on 2 threads and the
+    online kernels on 1: both against the reference."""
+    rng = np.random.default_rng(5)
+    net = fastbp.MLP([600, 500, 3], hidden="tanh", output="softmax", dtype=dtype, seed=1)
+    assert_steps_match_reference(net, rng, steps=3, batch=1, lr=0.05, momentum=momentum)
