@@ -44,14 +44,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   const bool pack_b = b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 ||
                       (m > 2 * mr && k * n > kSmallOperand);
 
-  // k-blocking keeps packed B panels in cache; with B read in place and A small, one pass over
-  // k saves the partial-sum round trips through C.
   const int threads = threads_for_work(2.0 * double(m) * double(n) * double(k));
 
-  // The k-blocks are of equal size (784 = 4 x 196, not 3 x 256 + 16): a short last block would
-  // pay a full round trip of C for little work. On several threads each k-block costs three
-  // barriers, so when all of B fits in L2 it is packed in one block (measured on 64x784x256:
-  // 179 -> 228 GFLOP/s on 2 threads).
+  // k-blocking keeps packed B panels in cache; with B read in place and A small, one pass over
+  // k saves the partial-sum round trips through C. The k-blocks are of equal size (784 =
+  // 4 x 196, not 3 x 256 + 16): a short last block would pay a full round trip of C for little
+  // work. On several threads each k-block costs three barriers, so when all of B fits in L2 it
+  // is packed in one block (measured on 64x784x256: 179 -> 228 GFLOP/s on 2 threads).
   constexpr std::ptrdiff_t kSharedPanelBudget = std::ptrdiff_t(1) << 18;  // elements
   std::ptrdiff_t kc_target = kern.kc;
   if (threads > 1 && k * std::min(n, NC) <= kSharedPanelBudget) kc_target = k;
