@@ -171,8 +171,6 @@ struct Network<T>::Impl {
     if (X == nullptr) fail("X: null data pointer");
   }
 
-  // One backpropagation pass over n samples; the weight pass either stores the gradient into
-  // grad (laid out like params) or applies SGD with momentum mu. Returns the mean loss.
   // One SGD step on a single sample, in the online kernels. With next_x (the sample fit trains
   // next) the first layer's update also computes next_x @ W[0] for that step.
   double online_step(const kernels::GemmKernel<T>& kern, const T* x, const std::int64_t* rows,
@@ -197,6 +195,8 @@ struct Network<T>::Impl {
     return loss_value;
   }
 
+  // One backpropagation pass over n samples; the weight pass either stores the gradient into
+  // grad (laid out like params) or applies SGD with momentum mu. Returns the mean loss.
   // next_row: the sample fit trains right after this one, for the online path's fusion.
   double backprop(const T* X, const std::int64_t* rows, std::ptrdiff_t n, const Targets<T>& t,
                   WeightPass pass, T lr, T mu, T* grad, const std::int64_t* next_row = nullptr) {
