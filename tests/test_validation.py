@@ -147,8 +147,10 @@ def test_core_module_rejects_bad_shapes_without_crashing():
 
 def test_threads_setting():
     before = fastbp.get_num_threads()
-    with pytest.raises(ValueError, match=">= 1"):
+    with pytest.raises(ValueError, match=r"\[1, 1024\]"):
         fastbp.set_num_threads(0)
+    with pytest.raises(ValueError, match=r"\[1, 1024\]"):
+        fastbp.set_num_threads(10**6)
     fastbp.set_num_threads(1)
     assert fastbp.get_num_threads() == 1
     fastbp.set_num_threads(before)

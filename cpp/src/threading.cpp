@@ -1,5 +1,6 @@
 #include "fastbp/threading.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,14 @@
 
 namespace fastbp {
 namespace {
+
+int available_processors() {
+#if defined(_OPENMP)
+  return std::max(omp_get_num_procs(), 1);
+#else
+  return 1;
+#endif
+}
 
 int default_threads() {
 #if defined(_OPENMP)
@@ -33,15 +42,18 @@ int get_num_threads() {
 }
 
 void set_num_threads(int n) {
-  if (n < 1)
-    throw std::invalid_argument("number of threads must be >= 1, got " + std::to_string(n));
+  if (n < 1 || n > kMaxThreads)
+    throw std::invalid_argument("number of threads must be in [1, " + std::to_string(kMaxThreads) +
+                                "], got " + std::to_string(n));
   thread_setting().store(n, std::memory_order_relaxed);
 }
 
 namespace detail {
 
 int threads_for_work(double flops) {
-  const int n = get_num_threads();
+  // More threads than processors only adds context switches to every barrier.
+  static const int processors = available_processors();
+  const int n = std::min(get_num_threads(), processors);
   // Below this a fork/join costs more than the second core saves.
   constexpr double kMinFlopsPerThread = 2.0e5;
   if (n <= 1 || flops < 2 * kMinFlopsPerThread) return 1;

@@ -3,9 +3,12 @@
 
 namespace fastbp {
 
-// Defaults to OpenMP's maximum (OMP_NUM_THREADS or the number of cores).
+inline constexpr int kMaxThreads = 1024;
+
+// Defaults to OpenMP's maximum (OMP_NUM_THREADS or the number of cores). The kernels never run
+// more threads than there are processors, whatever the setting.
 int get_num_threads();
-// n >= 1; throws std::invalid_argument otherwise.
+// 1 <= n <= kMaxThreads; throws std::invalid_argument otherwise.
 void set_num_threads(int n);
 
 // The SIMD instruction set the kernels run with: "avx512", "avx2" or "portable".
