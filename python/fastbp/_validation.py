@@ -98,9 +98,9 @@ def _require_finite(name, array):
 
 
 def _converted(name, array, dtype):
-    """One conversion to a C-contiguous `dtype` array, checked finite before and after (a
-    float64 value can overflow float32)."""
-    _require_finite(name, array)
+    """One conversion to a C-contiguous `dtype` array, then one finite check of the result:
+    NaN and infinity survive the conversion, and a float64 value too large for float32 becomes
+    infinity, so the converted array alone tells."""
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(array, dtype=dtype)
     _require_finite(name, out)
