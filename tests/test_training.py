@@ -1,5 +1,7 @@
 """Training learns, is reproducible, and fit does what the equivalent train_steps do."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -134,12 +136,23 @@ def test_exception_in_callback_propagates_and_model_stays_usable():
     net.train_step(X, T)  # the training lock was released
 
 
-def test_verbose_prints_one_line_per_epoch(capsys):
+def test_verbose_without_tqdm_prints_one_line_per_epoch(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     rng = np.random.default_rng(4)
     X, T = make_data(rng, 40, 3, 1, "mse")
     fastbp.MLP([3, 4, 1], seed=0).fit(X, T, epochs=3, verbose=True)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and lines[-1].startswith("epoch 3/3") and "samples/s" in lines[-1]
+
+
+def test_verbose_with_tqdm_draws_a_progress_bar(capsys):
+    pytest.importorskip("tqdm")
+    rng = np.random.default_rng(4)
+    X, T = make_data(rng, 40, 3, 1, "mse")
+    fastbp.MLP([3, 4, 1], seed=0).fit(X, T, epochs=3, verbose=True, validation_data=(X, T))
+    err = capsys.readouterr().err
+    assert "3/3" in err and "loss=" in err and "val_loss=" in err and "samples/s=" in err
 
 
 def test_multilabel_bce_learns():

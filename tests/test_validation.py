@@ -136,9 +136,13 @@ def test_core_module_rejects_bad_shapes_without_crashing():
     with pytest.raises(ValueError, match="exactly one"):
         core.loss(np.zeros((2, 3)), None, None)
     with pytest.raises(ValueError, match="expected shape"):
-        core.train_step(np.zeros((2, 3)), np.zeros((3, 2)), None, 0.1, 0.0)
+        core.train_step(np.zeros((2, 3)), np.zeros((3, 2)), None, {"lr": 0.1})
     with pytest.raises(ValueError, match="labels"):
-        core.train_step(np.zeros((2, 3)), None, np.zeros(2, np.int64), 0.1, 0.0)
+        core.train_step(np.zeros((2, 3)), None, np.zeros(2, np.int64), {"lr": 0.1})
+    with pytest.raises(ValueError, match="unknown setting 'lrate'"):
+        core.train_step(np.zeros((2, 3)), np.zeros((2, 2)), None, {"lrate": 0.1})
+    with pytest.raises(ValueError, match="beta2"):
+        core.train_step(np.zeros((2, 3)), np.zeros((2, 2)), None, {"kind": "adam", "beta2": 1.0})
     with pytest.raises(ValueError, match="layers"):
         _core.Network32([3, 0], "relu", "identity", "mse", 0)
     with pytest.raises(ValueError, match="too many parameters"):

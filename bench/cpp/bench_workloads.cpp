@@ -32,7 +32,7 @@ void BM_fit_epoch(benchmark::State& state, const Workload& w) {
   fastbp::FitOptions options;
   options.epochs = 1;
   options.batch_size = w.batch;
-  options.learning_rate = 0.01;
+  options.optimizer.learning_rate = 0.01;
   const auto targets = data.targets(w);
   net.fit(data.X.data(), data.n, targets, options);  // warm-up
   for (auto _ : state) net.fit(data.X.data(), data.n, targets, options);

@@ -83,10 +83,54 @@ BoundTargets<T> bind_targets(const fastbp::Network<T>& net, py::ssize_t n, py::o
   return b;
 }
 
+// Optimizer and schedule settings arrive as dicts from fastbp.optimizers; every key must be known.
+fastbp::Optimizer optimizer_from(const py::dict& d) {
+  fastbp::Optimizer o;
+  for (const auto& [key, value] : d) {
+    const std::string k = key.cast<std::string>();
+    if (k == "kind") o.kind = fastbp::parse_optimizer(value.cast<std::string>());
+    else if (k == "lr") o.learning_rate = value.cast<double>();
+    else if (k == "momentum") o.momentum = value.cast<double>();
+    else if (k == "nesterov") o.nesterov = value.cast<bool>();
+    else if (k == "weight_decay") o.weight_decay = value.cast<double>();
+    else if (k == "beta1") o.beta1 = value.cast<double>();
+    else if (k == "beta2") o.beta2 = value.cast<double>();
+    else if (k == "epsilon") o.epsilon = value.cast<double>();
+    else if (k == "eta_minus") o.eta_minus = value.cast<double>();
+    else if (k == "eta_plus") o.eta_plus = value.cast<double>();
+    else if (k == "step_init") o.step_init = value.cast<double>();
+    else if (k == "step_min") o.step_min = value.cast<double>();
+    else if (k == "step_max") o.step_max = value.cast<double>();
+    else throw py::value_error("optimizer: unknown setting '" + k + "'");
+  }
+  fastbp::validate(o);
+  return o;
+}
+
+fastbp::LearningRateSchedule schedule_from(const py::dict& d) {
+  fastbp::LearningRateSchedule s;
+  for (const auto& [key, value] : d) {
+    const std::string k = key.cast<std::string>();
+    if (k == "kind") s.kind = fastbp::parse_schedule(value.cast<std::string>());
+    else if (k == "power_t") s.power_t = value.cast<double>();
+    else if (k == "step_size") s.step_size = value.cast<int>();
+    else if (k == "gamma") s.gamma = value.cast<double>();
+    else if (k == "patience") s.patience = value.cast<int>();
+    else if (k == "factor") s.factor = value.cast<double>();
+    else if (k == "tol") s.tol = value.cast<double>();
+    else if (k == "min_lr") s.min_lr = value.cast<double>();
+    else throw py::value_error("lr_schedule: unknown setting '" + k + "'");
+  }
+  fastbp::validate(s);
+  return s;
+}
+
 py::dict epoch_dict(const fastbp::EpochLog& log) {
   py::dict d;
   d["epoch"] = log.epoch;
   d["loss"] = log.loss;
+  d["learning_rate"] = log.learning_rate;
+  d["best"] = log.best;
   d["val_loss"] = log.val_loss;
   d["val_accuracy"] = log.val_accuracy;
   d["seconds"] = log.seconds;
@@ -158,30 +202,36 @@ void bind_network(py::module_& m, const char* class_name) {
           "Returns (flat gradient laid out like parameters(), loss).")
       .def(
           "train_step",
-          [](Net& net, const CArray<T>& X, py::object values, py::object labels, double lr,
-             double momentum) {
+          [](Net& net, const CArray<T>& X, py::object values, py::object labels,
+             const py::dict& optimizer) {
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
             BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
+            const fastbp::Optimizer o = optimizer_from(optimizer);
             py::gil_scoped_release release;
-            return net.train_step(X.data(), n, t.targets, T(lr), T(momentum));
+            return net.train_step(X.data(), n, t.targets, o);
           },
-          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("lr"),
-          py::arg("momentum") = 0.0)
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("optimizer"))
+      .def("reset_optimizer", &Net::reset_optimizer,
+           py::call_guard<py::gil_scoped_release>())
       .def(
           "fit",
           [](Net& net, const CArray<T>& X, py::object values, py::object labels, int epochs,
-             std::ptrdiff_t batch_size, double lr, double momentum, bool shuffle,
-             std::uint64_t seed, py::object X_val, py::object val_values, py::object val_labels,
+             std::ptrdiff_t batch_size, const py::dict& optimizer, const py::dict& schedule,
+             bool shuffle, std::uint64_t seed, int patience, double tol, bool restore_best,
+             py::object X_val, py::object val_values, py::object val_labels,
              py::object on_epoch) {
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
             BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
             fastbp::FitOptions options;
             options.epochs = epochs;
             options.batch_size = batch_size;
-            options.learning_rate = lr;
-            options.momentum = momentum;
+            options.optimizer = optimizer_from(optimizer);
+            options.schedule = schedule_from(schedule);
             options.shuffle = shuffle;
             options.seed = seed;
+            options.patience = patience;
+            options.tol = tol;
+            options.restore_best = restore_best;
             fastbp::ValidationSet<T> validation;
             CArray<T> xv;
             BoundTargets<T> tv;
@@ -217,8 +267,9 @@ void bind_network(py::module_& m, const char* class_name) {
             return out;
           },
           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("epochs"),
-          py::arg("batch_size"), py::arg("lr"), py::arg("momentum"), py::arg("shuffle"),
-          py::arg("seed"), py::arg("X_val"), py::arg("val_values"), py::arg("val_labels"),
+          py::arg("batch_size"), py::arg("optimizer"), py::arg("schedule"), py::arg("shuffle"),
+          py::arg("seed"), py::arg("patience"), py::arg("tol"), py::arg("restore_best"),
+          py::arg("X_val"), py::arg("val_values"), py::arg("val_labels"),
           py::arg("on_epoch"));
 }
 
@@ -293,6 +344,20 @@ void bind_dense(py::module_& m) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastbp's compiled core (use the fastbp package, not this module directly)";
+  // DivergenceError(FloatingPointError) with .epoch and .batch (1-based; 0 outside fit).
+  // The class lives on the module (no static Python object to outlive the interpreter).
+  py::exception<fastbp::DivergenceError>(m, "DivergenceError", PyExc_FloatingPointError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const fastbp::DivergenceError& e) {
+      const py::object type = py::module_::import("fastbp._core").attr("DivergenceError");
+      py::object error = type(e.what());
+      error.attr("epoch") = e.epoch();
+      error.attr("batch") = e.batch();
+      PyErr_SetObject(type.ptr(), error.ptr());
+    }
+  });
   bind_network<float>(m, "Network32");
   bind_network<double>(m, "Network64");
   // float64 first: pybind11 tries overloads in order without conversion, then with.

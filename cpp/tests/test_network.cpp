@@ -98,7 +98,7 @@ void test_fit_learns_xor() {
   fastbp::FitOptions options;
   options.epochs = 3000;
   options.batch_size = 1;
-  options.learning_rate = 0.2;
+  options.optimizer.learning_rate = 0.2;
   const auto history = net.fit(X, 4, t, options);
   CHECK(history.size() == 3000);
   CHECK(history.back().loss < 0.01);

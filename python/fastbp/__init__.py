@@ -5,17 +5,30 @@
 >>> net.fit(X, labels, epochs=10, batch_size=64, lr=0.1)                 # doctest: +SKIP
 """
 
-from ._core import get_num_threads, set_num_threads, simd_level
+from ._core import DivergenceError, get_num_threads, set_num_threads, simd_level
 from .functional import dense_backward, dense_backward_sgd, dense_forward
 from .gradcheck import gradcheck
 from .history import History
 from .mlp import MLP
+from .optimizers import SGD, Adam, AdamW, RProp
+from .schedules import (ConstantLR, ExponentialLR, InverseScalingLR, ReduceLROnPlateau,
+                        StepLR)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MLP",
     "History",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RProp",
+    "ConstantLR",
+    "InverseScalingLR",
+    "StepLR",
+    "ExponentialLR",
+    "ReduceLROnPlateau",
+    "DivergenceError",
     "dense_forward",
     "dense_backward",
     "dense_backward_sgd",

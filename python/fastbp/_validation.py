@@ -44,6 +44,12 @@ def integer(name, value, minimum=None):
     return value
 
 
+def boolean(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def real(name, value, low=None, high=None, low_open=False, high_open=False):
     """A finite real number in the given interval ([low, high] unless marked open)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):

@@ -9,9 +9,10 @@ import zlib
 
 import numpy as np
 
-from . import _core
+from . import _core, optimizers, schedules
 from . import _validation as check
-from .history import History, format_epoch
+from .history import History
+from .progress import EpochProgress
 
 _DEFAULT_LOSS = {"softmax": "softmax_ce", "sigmoid": "bce"}
 _FORMAT_VERSION = 1
@@ -134,57 +135,193 @@ class MLP:
             biases.append(flat[b:b + n_out])
         return weights, biases
 
-    def train_step(self, X, T, lr=0.01, momentum=0.0) -> float:
-        """One fused SGD step on the batch (X, T); returns the batch loss before the update."""
+    def train_step(self, X, T, lr=None, momentum=None, optimizer=None) -> float:
+        """One training step on the batch (X, T); returns the batch loss before the update.
+
+        ``lr``/``momentum`` are the shorthand for ``optimizer=fastbp.SGD(lr, momentum)``
+        (default lr 0.01). A NaN or infinite loss raises `fastbp.DivergenceError` and leaves
+        the model unchanged.
+
+        Examples
+        --------
+        >>> import numpy as np, fastbp
+        >>> net = fastbp.MLP([2, 4, 1], seed=0)
+        >>> X, y = np.ones((3, 2), np.float32), np.zeros((3, 1), np.float32)
+        >>> first = net.train_step(X, y, optimizer=fastbp.Adam(lr=0.01))
+        >>> net.train_step(X, y, optimizer=fastbp.Adam(lr=0.01)) < first
+        True
+        """
         X = self._X(X)
-        lr = check.real("lr", lr, low=0, low_open=True)
-        momentum = check.real("momentum", momentum, low=0, high=1, high_open=True)
-        return float(self._net.train_step(X, *self._T(T, X.shape[0]), lr, momentum))
+        optimizer = optimizers.resolve(optimizer, lr, momentum)
+        return float(self._net.train_step(X, *self._T(T, X.shape[0]), optimizer._settings()))
 
-    def fit(self, X, T, epochs=10, batch_size=32, lr=0.01, momentum=0.0, shuffle=True,
-            seed=None, validation_data=None, verbose=False, callbacks=None) -> History:
-        """Mini-batch SGD; the whole loop runs in C++ with the GIL released.
+    def reset_optimizer(self) -> None:
+        """Forgets the optimizer state (velocity, Adam moments, RProp step sizes)."""
+        self._net.reset_optimizer()
 
-        A partial last batch is trained, not dropped. ``validation_data=(X_val, T_val)`` adds
-        per-epoch validation loss (and accuracy for softmax/sigmoid outputs). Each callback is
-        called after every epoch with that epoch's figures (a dict); returning False stops.
+    def fit(self, X, T, epochs=10, batch_size=None, lr=None, momentum=None, optimizer=None,
+            lr_schedule=None, shuffle=True, seed=None, validation_data=None,
+            validation_split=0.0, patience=None, tol=1e-4, restore_best_weights=True,
+            verbose=False, callbacks=None) -> History:
+        """Trains on (X, T) in mini-batches; the whole loop runs in C++ with the GIL released.
+
+        Parameters
+        ----------
+        X : array of shape (n, n_in)
+        T : targets, (n, n_out) values, or (n,) integer class labels for a softmax output
+        epochs : int
+        batch_size : int, optional
+            32 by default (the whole data set for `RProp`). A partial last batch is trained.
+        lr, momentum : float, optional
+            Shorthand for ``optimizer=fastbp.SGD(lr=lr, momentum=momentum)`` (lr 0.01).
+        optimizer : fastbp.SGD | Adam | AdamW | RProp | str, optional
+        lr_schedule : fastbp.ConstantLR | InverseScalingLR | StepLR | ExponentialLR |
+            ReduceLROnPlateau | str, optional
+        shuffle : bool
+            A new permutation every epoch (drawn from ``seed``).
+        seed : int, optional
+            Makes shuffling and ``validation_split`` reproducible.
+        validation_data : (X_val, T_val), optional
+            Evaluated after every epoch (loss, and accuracy for softmax/sigmoid outputs).
+        validation_split : float
+            Instead of ``validation_data``: this fraction of (X, T), drawn at random, is held
+            out for validation and not trained on.
+        patience : int, optional
+            Early stopping: stop once the monitored loss (validation loss if there is
+            validation data, else training loss) has not improved by more than ``tol`` for
+            ``patience`` epochs; with ``restore_best_weights`` the best epoch's weights are
+            put back.
+        verbose : bool
+            A progress bar (tqdm when installed, else one line per epoch).
+        callbacks : list of callables
+            Each is called after every epoch with that epoch's figures (a dict: epoch, loss,
+            val_loss, val_accuracy, learning_rate, seconds); returning False stops training.
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        fastbp.DivergenceError
+            A batch loss became NaN or infinite (its ``epoch`` and ``batch`` say where); the
+            model keeps finite weights and the error's ``history`` holds the finished epochs.
+        KeyboardInterrupt
+            Ctrl-C stops training between mini-batches; the model is left consistent.
+
+        Examples
+        --------
+        >>> import numpy as np, fastbp
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> net = fastbp.MLP([4, 16, 3], output="softmax", seed=0)
+        >>> history = net.fit(X, y, epochs=200, optimizer=fastbp.Adam(lr=0.01),
+        ...                   validation_split=0.2, patience=20, seed=0)
+        >>> bool(history.val_accuracy[history.best_epoch - 1] > 0.85)
+        True
         """
         X = self._X(X)
         values, labels = self._T(T, X.shape[0])
         epochs = check.integer("epochs", epochs, minimum=0)
+        optimizer = optimizers.resolve(optimizer, lr, momentum)
+        schedule = schedules.resolve(lr_schedule)
+        if batch_size is None:
+            batch_size = X.shape[0] if isinstance(optimizer, optimizers.RProp) else 32
         batch_size = check.integer("batch_size", batch_size, minimum=1)
-        lr = check.real("lr", lr, low=0, low_open=True)
-        momentum = check.real("momentum", momentum, low=0, high=1, high_open=True)
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__}")
+        shuffle = check.boolean("shuffle", shuffle)
         seed = check.seed("seed", seed)
-        X_val = val_values = val_labels = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError("validation_data: expected a tuple (X_val, T_val)")
-            X_val = self._X(validation_data[0], "validation_data[0]")
-            val_values, val_labels = self._T(validation_data[1], X_val.shape[0],
-                                             "validation_data[1]")
+        validation_split = check.real("validation_split", validation_split, low=0, high=1,
+                                      high_open=True)
+        if patience is not None:
+            patience = check.integer("patience", patience, minimum=1)
+        tol = check.real("tol", tol, low=0)
+        restore_best_weights = check.boolean("restore_best_weights", restore_best_weights)
+        if not isinstance(verbose, (bool, np.bool_, int)):
+            raise TypeError(f"verbose: expected a bool, got {type(verbose).__name__}")
         callbacks = list(callbacks or [])
         for c in callbacks:
             if not callable(c):
                 raise TypeError(f"callbacks: expected callables, got {type(c).__name__}")
 
+        X_val = val_values = val_labels = None
+        if validation_data is not None:
+            if validation_split:
+                raise ValueError("validation_split: give either validation_data or "
+                                 "validation_split, not both")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("validation_data: expected a tuple (X_val, T_val)")
+            X_val = self._X(validation_data[0], "validation_data[0]")
+            val_values, val_labels = self._T(validation_data[1], X_val.shape[0],
+                                             "validation_data[1]")
+        elif validation_split:
+            n_val = int(round(validation_split * X.shape[0]))
+            if n_val < 1 or n_val >= X.shape[0]:
+                raise ValueError(f"validation_split: {validation_split} of {X.shape[0]} samples "
+                                 f"leaves {n_val} for validation and {X.shape[0] - n_val} for "
+                                 f"training; both need at least one")
+            order = np.random.default_rng(seed).permutation(X.shape[0])
+            held, kept = order[:n_val], np.sort(order[n_val:])
+            X, X_val = X[kept], X[held]
+            if values is not None:
+                values, val_values = values[kept], values[held]
+            else:
+                labels, val_labels = labels[kept], labels[held]
+
         history = History(n_samples=X.shape[0])
+        progress = EpochProgress(epochs, X.shape[0]) if verbose else None
 
         def on_epoch(log):
             history.append(log)
-            if verbose:
-                print(format_epoch(log, epochs, X.shape[0]), flush=True)
+            if progress is not None:
+                progress.update(log)
             keep_going = True
             for c in callbacks:
                 if c(dict(log)) is False:
                     keep_going = False
             return keep_going
 
-        self._net.fit(X, values, labels, epochs, batch_size, lr, momentum, bool(shuffle), seed,
-                      X_val, val_values, val_labels, on_epoch)
+        try:
+            self._net.fit(X, values, labels, epochs, batch_size, optimizer._settings(),
+                          schedule._settings(), shuffle, seed, patience or 0, tol,
+                          restore_best_weights, X_val, val_values, val_labels, on_epoch)
+        except _core.DivergenceError as exc:
+            exc.history = history
+            raise
+        finally:
+            if progress is not None:
+                progress.close()
         return history
+
+    # -- interop --------------------------------------------------------------------------
+    def to_torch(self):
+        """A ``torch.nn.Sequential`` computing the same function (with this model's dtype).
+
+        Linear layers hold ``W.T`` (PyTorch stores ``out x in``); a softmax output becomes
+        ``nn.Softmax(dim=1)``. Needs PyTorch.
+
+        Examples
+        --------
+        >>> import numpy as np, fastbp
+        >>> net = fastbp.MLP([3, 5, 2], hidden="tanh", output="softmax", seed=0)
+        >>> model = net.to_torch()                                   # doctest: +SKIP
+        >>> x = np.ones((4, 3), np.float32)
+        >>> np.allclose(model(torch.from_numpy(x)).detach().numpy(),
+        ...             net.predict(x), atol=1e-6)                   # doctest: +SKIP
+        True
+        """
+        from .interop import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, model, loss=None) -> "MLP":
+        """An MLP from a ``torch.nn.Sequential`` of Linear layers and supported activations.
+
+        The hidden activations must all be the same (ReLU, LeakyReLU(0.01), Sigmoid, Tanh or
+        none); the output activation may also be Softmax. Needs PyTorch.
+        """
+        from .interop import from_torch
+        return from_torch(cls, model, loss)
 
     # -- files ----------------------------------------------------------------------------
     def save(self, path) -> None:

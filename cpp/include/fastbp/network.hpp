@@ -5,9 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "fastbp/activation.hpp"
+#include "fastbp/optimizer.hpp"
 
 namespace fastbp {
 
@@ -29,10 +32,16 @@ struct ValidationSet {
 struct FitOptions {
   int epochs = 10;
   std::ptrdiff_t batch_size = 32;
-  double learning_rate = 0.01;
-  double momentum = 0.0;
+  Optimizer optimizer;  // plain SGD, lr 0.01
+  LearningRateSchedule schedule;
   bool shuffle = true;
   std::uint64_t seed = 0;
+  // Early stopping when patience > 0: training stops once the monitored loss (validation loss
+  // with a validation set, else training loss) has not improved by more than tol for `patience`
+  // epochs in a row; with restore_best the weights of the best epoch are put back at the end.
+  int patience = 0;
+  double tol = 1e-4;
+  bool restore_best = true;
 };
 
 struct EpochLog {
@@ -41,6 +50,23 @@ struct EpochLog {
   double val_loss = 0;      // NaN without a validation set
   double val_accuracy = 0;  // NaN without a validation set or for regression
   double seconds = 0;       // wall time of the epoch's training (validation excluded)
+  double learning_rate = 0; // the rate this epoch trained with
+  bool best = false;        // the monitored loss improved on every earlier epoch by more than tol
+};
+
+// A training step met a NaN or infinite loss. train_step leaves the model as it was; fit puts
+// back the weights from the start of the current epoch (or, for epochs shorter than 4096
+// samples, of a recent one) and resets the optimizer state.
+class DivergenceError : public std::runtime_error {
+ public:
+  DivergenceError(const std::string& message, int epoch, std::ptrdiff_t batch)
+      : std::runtime_error(message), epoch_(epoch), batch_(batch) {}
+  int epoch() const { return epoch_; }            // 1-based; 0 outside fit
+  std::ptrdiff_t batch() const { return batch_; }  // 1-based within the epoch; 0 outside fit
+
+ private:
+  int epoch_;
+  std::ptrdiff_t batch_;
 };
 
 // Called after each epoch; returning false stops training.
@@ -84,9 +110,16 @@ class Network {
   // Gradient of the mean loss, laid out like parameters(); returns the loss. Model unchanged.
   double gradients(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T* grad);
   // One fused SGD step (with classical momentum when momentum > 0); returns the loss before it.
+  // Throws DivergenceError, leaving the model unchanged, when that loss is not finite.
   double train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T learning_rate,
                     T momentum = T(0));
-  // Mini-batch SGD over shuffled index permutations; the last partial batch is trained.
+  // One step of any optimizer; its state (velocity, moments, step sizes) persists between
+  // steps and fit calls until the optimizer kind changes or reset_optimizer is called.
+  double train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+                    const Optimizer& optimizer);
+  void reset_optimizer();
+  // Mini-batch training over shuffled index permutations; the last partial batch is trained.
+  // Throws DivergenceError naming the epoch and batch when a loss is not finite.
   std::vector<EpochLog> fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
                             const FitOptions& options, const ValidationSet<T>* validation = nullptr,
                             const EpochCallback& on_epoch = nullptr,

@@ -8,6 +8,7 @@
 
 #include "../matrix_view.hpp"
 #include "fastbp/activation.hpp"
+#include "fastbp/optimizer.hpp"
 
 namespace fastbp::kernels {
 
@@ -89,6 +90,23 @@ template <typename T>
 using OnlineBackward = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta, T lr,
                                 T mu, const T* next_x, T* next_product);
 
+// One optimizer step's constants. State: sgd s1 = velocity; adam/adamw s1 = first moment,
+// s2 = second moment; rprop s1 = previous gradient, s2 = step sizes.
+template <typename T>
+struct UpdateRule {
+  OptimizerKind kind;
+  T lr, momentum;
+  bool nesterov;
+  T weight_decay;
+  T beta1, beta2, epsilon;
+  T step_scale;            // adam: lr / (1 - beta1^t)
+  T inv_sqrt_correction2;  // adam: 1 / sqrt(1 - beta2^t)
+  T eta_minus, eta_plus, step_min, step_max;
+};
+template <typename T>
+using ApplyUpdate = void (*)(const UpdateRule<T>& rule, T* w, const T* g, T* s1, T* s2,
+                             std::ptrdiff_t n, bool decay);
+
 template <typename T>
 struct GemmKernel {
   int mr, nr;                 // register tile
@@ -100,6 +118,7 @@ struct GemmKernel {
   OnlineBackward<T> online_backward;
   // True when none of the n values is NaN or infinite.
   bool (*all_finite)(const T* x, std::ptrdiff_t n);
+  ApplyUpdate<T> apply_update;
 };
 
 struct KernelSet {
