@@ -99,6 +99,23 @@ class MLP:
         """``b[l]`` of shape ``(layers[l+1],)``: live views."""
         return list(self._biases)
 
+    def __getstate__(self) -> dict:
+        """Architecture and parameters (pickle, copy.deepcopy); optimizer state is not kept."""
+        return {"layers": self.layers, "hidden": self.hidden, "output": self.output,
+                "loss": self.loss_name, "dtype": self.dtype.name,
+                "parameters": self._net.parameters().copy()}
+
+    def __setstate__(self, state: dict) -> None:
+        fresh = MLP(state["layers"], hidden=state["hidden"], output=state["output"],
+                    loss=state["loss"], dtype=state["dtype"], seed=0)
+        params = fresh._net.parameters()
+        stored = np.asarray(state["parameters"])
+        if stored.shape != params.shape or stored.dtype != params.dtype:
+            raise ValueError(f"MLP state: parameters should be {params.dtype} {params.shape}, "
+                             f"got {stored.dtype} {stored.shape}")
+        params[...] = stored
+        self.__dict__.update(fresh.__dict__)
+
     def __repr__(self) -> str:
         return (f"MLP(layers={self.layers}, hidden={self.hidden!r}, output={self.output!r}, "
                 f"loss={self.loss_name!r}, dtype={self.dtype.name!r})")

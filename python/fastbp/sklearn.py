@@ -1,0 +1,487 @@
+"""scikit-learn estimators: `MLPClassifier` and `MLPRegressor`, drop-in replacements for
+``sklearn.neural_network``'s, trained by fastbp's compiled loop.
+
+The constructor parameters and fitted attributes are scikit-learn's, with the same meanings; each
+epoch runs in C++ (shuffling, mini-batches, the fused SGD or Adam updates) and the per-epoch
+bookkeeping (loss curve, tolerance-based stopping, the "adaptive" and "invscaling" rates, early
+stopping on a validation score) follows scikit-learn's rules in Python between epochs.
+
+Differences from scikit-learn, all deliberate or not yet done:
+
+- solvers: "sgd", "adam", and fastbp's "rprop" (full-batch iRPROP-); no "lbfgs".
+- no ``sample_weight``, no sparse input, no ``loss="poisson"``.
+- weight initialisation: He-uniform for relu, Glorot-uniform otherwise, biases zero
+  (scikit-learn draws biases too), so single runs differ while averages agree.
+- ``alpha`` enters each batch's gradient as ``alpha * W / batch_size`` like scikit-learn's; the
+  reported loss adds the L2 term with the epoch's final weights.
+- an extra ``dtype`` parameter: None follows X (float32 stays float32, anything else becomes
+  float64, as scikit-learn does); "float32" trains in float32 whatever X is, about twice as fast.
+
+Examples
+--------
+>>> from sklearn.datasets import load_iris
+>>> from sklearn.model_selection import train_test_split
+>>> from fastbp.sklearn import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+>>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=500, random_state=0)
+>>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+True
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .mlp import MLP
+from .optimizers import SGD, Adam, RProp
+
+_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+_OUT_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
+_SOLVERS = ("sgd", "adam", "rprop")
+_LEARNING_RATES = ("constant", "invscaling", "adaptive")
+
+
+def _check_real(name, value, low, high=None, low_open=False, high_open=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    ok = np.isfinite(value) or (high is None and value == np.inf and name == "n_iter_no_change")
+    ok &= value > low if low_open else value >= low
+    if high is not None:
+        ok &= value < high if high_open else value <= high
+    if not ok:
+        interval = (f"{'(' if low_open else '['}{low}, "
+                    f"{'inf' if high is None else high}{')' if high_open or high is None else ']'}")
+        raise ValueError(f"{name}: expected a value in {interval}, got {value!r}")
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+
+
+def _check_choice(name, value, allowed):
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, "
+                         f"got {value!r}")
+
+
+def _check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+
+
+class _BaseMLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share: parameters, the epoch loop, attributes."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dtype=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+
+    # -- fitted attributes that live in the model -------------------------------------------
+    @property
+    def coefs_(self) -> list:
+        """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1);
+        live views: writing them changes the model."""
+        return self._model().weights
+
+    @property
+    def intercepts_(self) -> list:
+        """Bias vectors, live views."""
+        return self._model().biases
+
+    def _model(self) -> MLP:
+        try:
+            return self._fastbp_model
+        except AttributeError:
+            raise AttributeError("this estimator is not fitted yet: call fit first") from None
+
+    @property
+    def model_(self) -> MLP:
+        """The trained `fastbp.MLP` (for `to_torch`, `save`, ...)."""
+        return self._model()
+
+    # -- checks ------------------------------------------------------------------------------
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, (bool, np.bool_)):
+            sizes = [sizes]
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise TypeError(f"hidden_layer_sizes: expected an int or a sequence of ints, got "
+                            f"{type(self.hidden_layer_sizes).__name__}") from None
+        for i, s in enumerate(sizes):
+            _check_int(f"hidden_layer_sizes[{i}]", s, 1)
+        return [int(s) for s in sizes]
+
+    def _check_params(self):
+        _check_choice("activation", self.activation, tuple(_ACTIVATIONS))
+        if self.solver == "lbfgs":
+            raise ValueError("solver: 'lbfgs' is not available in fastbp; use 'adam', 'sgd' "
+                             "or 'rprop'")
+        _check_choice("solver", self.solver, _SOLVERS)
+        _check_real("alpha", self.alpha, 0)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            _check_int("batch_size", self.batch_size, 1)
+        _check_choice("learning_rate", self.learning_rate, _LEARNING_RATES)
+        _check_real("learning_rate_init", self.learning_rate_init, 0, low_open=True)
+        _check_real("power_t", self.power_t, 0)
+        _check_int("max_iter", self.max_iter, 1)
+        _check_bool("shuffle", self.shuffle)
+        _check_real("tol", self.tol, 0)
+        _check_bool("warm_start", self.warm_start)
+        _check_real("momentum", self.momentum, 0, 1, high_open=True)
+        _check_bool("nesterovs_momentum", self.nesterovs_momentum)
+        _check_bool("early_stopping", self.early_stopping)
+        _check_real("validation_fraction", self.validation_fraction, 0, 1, high_open=True)
+        _check_real("beta_1", self.beta_1, 0, 1, high_open=True)
+        _check_real("beta_2", self.beta_2, 0, 1, high_open=True)
+        _check_real("epsilon", self.epsilon, 0, low_open=True)
+        if self.n_iter_no_change != np.inf:
+            _check_int("n_iter_no_change", self.n_iter_no_change, 1)
+        if self.dtype is not None and str(np.dtype(self.dtype)) not in ("float32", "float64"):
+            raise ValueError(f"dtype: expected None, 'float32' or 'float64', got {self.dtype!r}")
+        return self._hidden_sizes()
+
+    # -- training ----------------------------------------------------------------------------
+    def _optimizer(self, lr, n_outputs, batch):
+        # alpha * W / batch in the gradient, as scikit-learn; a regressor's squared error is
+        # averaged over outputs there, so fastbp's (summed) loss is n_outputs times larger:
+        # scaled decay, and for SGD a scaled rate, give the same steps.
+        scale = n_outputs if not is_classifier(self) else 1
+        decay = self.alpha * scale / batch
+        if self.solver == "sgd":
+            return SGD(lr=lr / scale, momentum=self.momentum,
+                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
+                       weight_decay=decay * scale)
+        if self.solver == "adam":
+            return Adam(lr=lr, beta1=self.beta_1, beta2=self.beta_2, epsilon=self.epsilon,
+                        weight_decay=decay)
+        return RProp(weight_decay=decay)
+
+    def _fit(self, X, y, incremental):
+        hidden = self._check_params()
+        first = not hasattr(self, "_fastbp_model")
+        reset = first or not (self.warm_start or incremental)
+        X, values, labels, n_outputs, y = self._validate_input(X, y, incremental, reset)
+        dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
+        layers = [X.shape[1], *hidden, n_outputs]
+        rng = check_random_state(self.random_state)
+        if not reset and self._model().layers != layers:
+            raise ValueError(f"warm_start/partial_fit: the data needs layers {layers}, the "
+                             f"fitted model has {self._model().layers}")
+        if reset:
+            self._fastbp_model = MLP(layers, hidden=_ACTIVATIONS[self.activation],
+                                     output=self._out_activation(), dtype=dtype.name,
+                                     seed=int(rng.randint(np.iinfo(np.int32).max)))
+            self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.best_loss_ = None
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_, self.best_validation_score_ = None, None
+        elif not incremental:
+            self._model().reset_optimizer()  # warm start: a new optimizer, as scikit-learn
+        if reset or not incremental:
+            self._lr = float(self.learning_rate_init)
+        self.out_activation_ = _OUT_ACTIVATIONS[self._model().output]
+        self.n_layers_ = len(layers)
+        self.n_outputs_ = n_outputs
+        net = self._model()._net
+        X = np.ascontiguousarray(X, dtype=self._model().dtype)
+        if values is not None:
+            values = np.ascontiguousarray(values, dtype=self._model().dtype)
+
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            stratify = y if is_classifier(self) and not self._multilabel else None
+            index = np.arange(X.shape[0])
+            kept, held = train_test_split(index, random_state=rng,
+                                          test_size=self.validation_fraction, stratify=stratify)
+            if held.shape[0] < 2:
+                raise ValueError("The validation set is too small. Increase "
+                                 "'validation_fraction' or the size of your dataset.")
+            X_val, y_val = X[held], y[held]
+            X = X[kept]
+            if values is not None:
+                values = values[kept]
+            else:
+                labels = labels[kept]
+            if self.validation_scores_ is None:
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+
+        n = X.shape[0]
+        if self.solver == "rprop":
+            batch = n
+        elif self.batch_size == "auto":
+            batch = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped", stacklevel=3)
+            batch = min(self.batch_size, n)
+        schedule = {"kind": "constant"}
+        best_params = None
+        for _ in range(self.max_iter):
+            optimizer = self._optimizer(self._lr, n_outputs, batch)
+            logs = net.fit(X, values, labels, 1, batch, optimizer._settings(), schedule,
+                           bool(self.shuffle), int(rng.randint(np.iinfo(np.int32).max)), 0, 0.0,
+                           False, None, None, None, None)
+            loss = logs[0]["loss"] / (n_outputs if not is_classifier(self) else 1)
+            if self.alpha:
+                squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.coefs_)
+                loss += 0.5 * self.alpha * squares * (-(-n // batch)) / n
+            self.n_iter_ += 1
+            self.t_ += n
+            self.loss_ = loss
+            self.loss_curve_.append(loss)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            if early_stopping:
+                score = self._validation_score(X_val, y_val)
+                self.validation_scores_.append(score)
+                if self.verbose:
+                    print(f"Validation score: {score:f}")
+                if score < self.best_validation_score_ + self.tol:
+                    self._no_improvement_count += 1
+                else:
+                    self._no_improvement_count = 0
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_params = net.parameters().copy()
+            else:
+                if loss > self.best_loss_ - self.tol:
+                    self._no_improvement_count += 1
+                else:
+                    self._no_improvement_count = 0
+                if loss < self.best_loss_:
+                    self.best_loss_ = loss
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                self._lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+            if self._no_improvement_count > self.n_iter_no_change:
+                if self.solver == "sgd" and self.learning_rate == "adaptive" and self._lr > 1e-6:
+                    self._lr /= 5
+                    self._no_improvement_count = 0
+                    if self.verbose:
+                        print(f"Setting learning rate to {self._lr:f}")
+                else:
+                    what = ("Validation score" if early_stopping else "Training loss")
+                    if self.verbose:
+                        print(f"{what} did not improve more than tol={self.tol} for "
+                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                    break
+            if incremental:
+                break
+        else:
+            if not incremental:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                              f"reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning, stacklevel=3)
+        if early_stopping:
+            self.best_loss_ = None
+            if best_params is not None:
+                net.parameters()[...] = best_params
+        return self
+
+    def fit(self, X, y):
+        """Trains on (X, y) for up to ``max_iter`` epochs; returns self.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return self._fit(X, y, incremental=False)
+
+    def _predict_raw(self, X):
+        check_is_fitted(self, "n_iter_")
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._model().predict(np.asarray(X, dtype=self._model().dtype))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multilayer perceptron classifier, scikit-learn's `MLPClassifier` trained by fastbp.
+
+    Softmax output with cross-entropy for several classes; a logistic output for two classes
+    and for multi-label targets (an indicator matrix). Parameters and attributes are those of
+    ``sklearn.neural_network.MLPClassifier`` (see the module docstring for the differences).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from fastbp.sklearn import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=30, random_state=0)
+    >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.9
+    True
+    """
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+                             reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if reset and not incremental:
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(f"warm_start can only be used where `y` has the same "
+                                     f"classes as in the previous call to fit. Previously got "
+                                     f"{self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {classes}.")
+        self._multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        indicator = self._label_binarizer.transform(y)
+        if self._multilabel or len(self.classes_) <= 2:
+            return X, indicator.astype(X.dtype), None, indicator.shape[1], y
+        labels = np.ascontiguousarray(indicator.argmax(axis=1), dtype=np.int64)
+        return X, None, labels, indicator.shape[1], y
+
+    def _out_activation(self):
+        if self._multilabel or len(self.classes_) <= 2:
+            return "sigmoid"
+        return "softmax"
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y), continuing from the current weights.
+
+        ``classes`` (all classes that will ever appear) is required on the first call.
+        """
+        first = not hasattr(self, "_fastbp_model")
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+            self.classes_ = self._label_binarizer.classes_
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"`classes={list(classes)}` is not the same as on the first call "
+                             f"to partial_fit ({list(self.classes_)})")
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X):
+        """Predicted class labels (or a label-indicator matrix for multi-label targets)."""
+        probabilities = self._predict_raw(X)
+        if self.n_outputs_ == 1:
+            probabilities = probabilities.ravel()
+        return self._label_binarizer.inverse_transform(probabilities)
+
+    def predict_proba(self, X):
+        """Class probabilities, (n_samples, n_classes); columns follow ``classes_``."""
+        y = self._predict_raw(X)
+        if self.n_outputs_ == 1 and not self._multilabel:
+            y = y.ravel()
+            return np.column_stack([1 - y, y])
+        return y
+
+    def predict_log_proba(self, X):
+        """Logarithm of `predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def _validation_score(self, X_val, y_val):
+        return accuracy_score(y_val, self.predict(X_val))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multilayer perceptron regressor, scikit-learn's `MLPRegressor` trained by fastbp.
+
+    Identity output with squared error (``((y - p) ** 2).mean() / 2`` as scikit-learn reports
+    it); several outputs when y is 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastbp.sklearn import MLPRegressor
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0, tol=1e-6)
+    >>> reg.fit(X, X.ravel() ** 2).score(X, X.ravel() ** 2) > 0.9
+    True
+    """
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        self._y_was_1d = y.ndim == 1
+        targets = y.reshape(len(y), -1)
+        return X, targets, None, targets.shape[1], y
+
+    def _out_activation(self):
+        return "identity"
+
+    def partial_fit(self, X, y):
+        """One epoch over (X, y), continuing from the current weights."""
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X):
+        """Predicted values, (n_samples,) or (n_samples, n_outputs) like the y of fit."""
+        y = self._predict_raw(X)
+        return y.ravel() if self.n_outputs_ == 1 else y
+
+    def _validation_score(self, X_val, y_val):
+        prediction = self.predict(X_val)
+        if not np.isfinite(prediction).all():
+            return np.nan
+        return r2_score(y_val, prediction)
