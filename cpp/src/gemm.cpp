@@ -25,6 +25,13 @@ static int omp_get_num_threads() {
 
 namespace fastbp::detail {
 
+// A threaded GEMM pays a fork/join and up to three barriers per k-block: below ~1.5 MFLOP per
+// thread they cost more than the second core saves. Measured with fit on 2 cores: digits
+// [64,100,10] at batch 32 (0.4 MFLOP products) ran 2.2x slower on two threads at 0.2 MFLOP per
+// thread; mnist-mlp's 64x256x128 product (4.2 MFLOP) still gains from two (272k -> 309k
+// samples/s).
+constexpr double kGemmMinFlopsPerThread = 1.5e6;
+
 template <typename T>
 void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
           const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& ep) {
@@ -44,7 +51,8 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   const bool pack_b = b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 ||
                       (m > 2 * mr && k * n > kSmallOperand);
 
-  const int threads = threads_for_work(2.0 * double(m) * double(n) * double(k));
+  const int threads = threads_for_work(2.0 * double(m) * double(n) * double(k),
+                                       kGemmMinFlopsPerThread);
 
   // k-blocking keeps packed B panels in cache; with B read in place and A small, one pass over
   // k saves the partial-sum round trips through C. The k-blocks are of equal size (784 =

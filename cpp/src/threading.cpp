@@ -50,14 +50,12 @@ void set_num_threads(int n) {
 
 namespace detail {
 
-int threads_for_work(double flops) {
+int threads_for_work(double flops, double min_flops_per_thread) {
   // More threads than processors only adds context switches to every barrier.
   static const int processors = available_processors();
   const int n = std::min(get_num_threads(), processors);
-  // Below this a fork/join costs more than the second core saves.
-  constexpr double kMinFlopsPerThread = 2.0e5;
-  if (n <= 1 || flops < 2 * kMinFlopsPerThread) return 1;
-  const int useful = int(flops / kMinFlopsPerThread);
+  if (n <= 1 || flops < 2 * min_flops_per_thread) return 1;
+  const int useful = int(flops / min_flops_per_thread);
   return useful < n ? useful : n;
 }
 
