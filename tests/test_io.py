@@ -59,3 +59,63 @@ def test_load_rejects_bad_files(tmp_path):
 
     with pytest.raises(ValueError):
         fastbp.MLP.load(tmp_path / "does_not_exist.npz")
+
+
+def _arrays_of(path):
+    with np.load(path) as data:
+        return dict(data)
+
+
+def test_load_refuses_hostile_archives(tmp_path):
+    net = fastbp.MLP([3, 4, 2], seed=0)
+    good = tmp_path / "good.npz"
+    net.save(good)
+    arrays = _arrays_of(good)
+
+    # compressed members could be zip bombs: a few KB claiming gigabytes
+    np.savez_compressed(tmp_path / "compressed.npz", **arrays)
+    with pytest.raises(ValueError, match="compressed"):
+        fastbp.MLP.load(tmp_path / "compressed.npz")
+
+    # members that are not part of a model
+    np.savez(tmp_path / "extra.npz", **arrays, payload=np.zeros(3))
+    with pytest.raises(ValueError, match="unexpected member 'payload.npy'"):
+        fastbp.MLP.load(tmp_path / "extra.npz")
+
+    # a pickled object array never gets unpickled
+    hostile = dict(arrays, hidden=np.array([{"x": 1}], dtype=object))
+    np.savez(tmp_path / "pickled.npz", **hostile)
+    with pytest.raises(ValueError, match="dtype object"):
+        fastbp.MLP.load(tmp_path / "pickled.npz")
+
+    # an architecture far bigger than the file: refused before any allocation
+    huge = dict(arrays, layers=np.array([10**6, 10**6, 2], dtype=np.int64))
+    np.savez(tmp_path / "huge.npz", **huge)
+    with pytest.raises(ValueError, match="W0"):
+        fastbp.MLP.load(tmp_path / "huge.npz")
+
+    # non-finite weights, wrong dtype, bad metadata
+    for key, value, match in [("W1", np.full((4, 2), np.nan, np.float32), "NaN"),
+                              ("b0", np.zeros(4, np.float64), "b0"),
+                              ("dtype", np.array("float16"), "dtype"),
+                              ("hidden", np.array("swish"), "architecture is invalid"),
+                              ("layers", np.array([3, 0, 2]), "sizes >= 1"),
+                              ("format_version", np.array(99), "format version")]:
+        np.savez(tmp_path / "bad.npz", **dict(arrays, **{key: value}))
+        with pytest.raises(ValueError, match=match):
+            fastbp.MLP.load(tmp_path / "bad.npz")
+
+
+def test_a_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    fastbp.MLP([2, 3, 1], seed=1).save(path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        fastbp.MLP([2, 3, 1], seed=2).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-import zipfile
-import zlib
-
 import numpy as np
 
-from . import _core, optimizers, schedules
+from . import _core, _files, optimizers, schedules
 from . import _validation as check
 from .history import History
 from .progress import EpochProgress
 
 _DEFAULT_LOSS = {"softmax": "softmax_ce", "sigmoid": "bce"}
-_FORMAT_VERSION = 1
 
 
 class MLP:
@@ -342,61 +336,23 @@ class MLP:
 
     # -- files ----------------------------------------------------------------------------
     def save(self, path) -> None:
-        """Writes weights and architecture to a ``.npz`` file (atomically: temp file + rename)."""
-        path = os.fspath(path)
-        arrays = {
-            "format_version": np.array(_FORMAT_VERSION),
-            "layers": np.array(self.layers, dtype=np.int64),
-            "hidden": np.array(self.hidden),
-            "output": np.array(self.output),
-            "loss": np.array(self.loss_name),
-            "dtype": np.array(self.dtype.name),
-        }
-        for i, (w, b) in enumerate(zip(self._weights, self._biases)):
-            arrays[f"W{i}"] = w
-            arrays[f"b{i}"] = b
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".fastbp-", suffix=".npz.tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Writes the architecture and weights to a ``.npz`` file, atomically (a temporary file
+        in the same directory, then a rename): a crash never leaves a half-written model.
+
+        Examples
+        --------
+        >>> import fastbp, tempfile, os
+        >>> net = fastbp.MLP([4, 8, 3], output="softmax", seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> net.save(path)
+        >>> fastbp.MLP.load(path).layers
+        [4, 8, 3]
+        """
+        _files.save(self, path)
 
     @classmethod
     def load(cls, path) -> "MLP":
-        """Reads a model written by `save`; never unpickles, checks every array."""
-        try:
-            # Our own handle: np.load leaks its file when the zip is unreadable.
-            with open(os.fspath(path), "rb") as f, np.load(f, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-            raise ValueError(f"{path}: not a readable fastbp model file ({exc})") from exc
-
-        def field(name):
-            if name not in arrays:
-                raise ValueError(f"{path}: not a fastbp model file (no '{name}')")
-            return arrays[name]
-
-        if int(field("format_version")) != _FORMAT_VERSION:
-            raise ValueError(f"{path}: unsupported format version {int(field('format_version'))}")
-        layers = field("layers")
-        if layers.dtype.kind not in "iu" or layers.ndim != 1:
-            raise ValueError(f"{path}: 'layers' must be a 1-D integer array")
-        net = cls(layers.tolist(), hidden=str(field("hidden")), output=str(field("output")),
-                  loss=str(field("loss")), dtype=str(field("dtype")), seed=0)
-        for i, (w, b) in enumerate(zip(net._weights, net._biases)):
-            for name, target in ((f"W{i}", w), (f"b{i}", b)):
-                value = field(name)
-                if value.shape != target.shape or value.dtype != target.dtype:
-                    raise ValueError(f"{path}: '{name}' should be {target.dtype} of shape "
-                                     f"{target.shape}, found {value.dtype} {value.shape}")
-                if not np.isfinite(value).all():
-                    raise ValueError(f"{path}: '{name}' contains NaN or infinity")
-                target[...] = value
-        return net
+        """Reads a model written by `save`. Never unpickles; checks the format version,
+        architecture, every array's shape, dtype and finiteness, and refuses compressed,
+        truncated, altered or extra members with a ValueError naming the file."""
+        return _files.load(cls, path)

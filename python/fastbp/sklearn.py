@@ -10,8 +10,8 @@ Differences from scikit-learn, all deliberate or not yet done:
 
 - solvers: "sgd", "adam", and fastbp's "rprop" (full-batch iRPROP-); no "lbfgs".
 - no ``sample_weight``, no sparse input, no ``loss="poisson"``.
-- weight initialisation: He-uniform for relu, Glorot-uniform otherwise, biases zero
-  (scikit-learn draws biases too), so single runs differ while averages agree.
+- the same weight initialisation (the same numbers for the same ``random_state``), but
+  mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
 - ``alpha`` enters each batch's gradient as ``alpha * W / batch_size`` like scikit-learn's; the
   reported loss adds the L2 term with the epoch's final weights.
 - an extra ``dtype`` parameter: None follows X (float32 stays float32, anything else becomes
@@ -184,6 +184,16 @@ class _BaseMLP(BaseEstimator):
         return self._hidden_sizes()
 
     # -- training ----------------------------------------------------------------------------
+    def _initialise(self, rng):
+        """scikit-learn's initialisation: weights and biases uniform in +-sqrt(factor /
+        (fan_in + fan_out)), factor 2 for logistic hidden units and 6 otherwise, drawn layer by
+        layer (weights, then biases) from the estimator's random state."""
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for W, b in zip(self.coefs_, self.intercepts_):
+            bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
+            W[...] = rng.uniform(-bound, bound, W.shape)
+            b[...] = rng.uniform(-bound, bound, b.shape)
+
     def _optimizer(self, lr, n_outputs, batch):
         # alpha * W / batch in the gradient, as scikit-learn; a regressor's squared error is
         # averaged over outputs there, so fastbp's (summed) loss is n_outputs times larger:
@@ -206,14 +216,16 @@ class _BaseMLP(BaseEstimator):
         X, values, labels, n_outputs, y = self._validate_input(X, y, incremental, reset)
         dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
         layers = [X.shape[1], *hidden, n_outputs]
-        rng = check_random_state(self.random_state)
+        if reset:
+            self._random_state = check_random_state(self.random_state)
+        rng = self._random_state
         if not reset and self._model().layers != layers:
             raise ValueError(f"warm_start/partial_fit: the data needs layers {layers}, the "
                              f"fitted model has {self._model().layers}")
         if reset:
             self._fastbp_model = MLP(layers, hidden=_ACTIVATIONS[self.activation],
-                                     output=self._out_activation(), dtype=dtype.name,
-                                     seed=int(rng.randint(np.iinfo(np.int32).max)))
+                                     output=self._out_activation(), dtype=dtype.name, seed=0)
+            self._initialise(rng)
             self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
             self._no_improvement_count = 0
             if self.early_stopping:
@@ -264,12 +276,16 @@ class _BaseMLP(BaseEstimator):
             batch = min(self.batch_size, n)
         schedule = {"kind": "constant"}
         best_params = None
+        classifier = is_classifier(self)
+        settings, settings_lr = None, None
         for _ in range(self.max_iter):
-            optimizer = self._optimizer(self._lr, n_outputs, batch)
-            logs = net.fit(X, values, labels, 1, batch, optimizer._settings(), schedule,
+            if settings_lr != self._lr:
+                settings = self._optimizer(self._lr, n_outputs, batch)._settings()
+                settings_lr = self._lr
+            logs = net.fit(X, values, labels, 1, batch, settings, schedule,
                            bool(self.shuffle), int(rng.randint(np.iinfo(np.int32).max)), 0, 0.0,
                            False, None, None, None, None)
-            loss = logs[0]["loss"] / (n_outputs if not is_classifier(self) else 1)
+            loss = logs[0]["loss"] / (1 if classifier else n_outputs)
             if self.alpha:
                 squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.coefs_)
                 loss += 0.5 * self.alpha * squares * (-(-n // batch)) / n

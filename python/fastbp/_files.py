@@ -1,0 +1,157 @@
+"""Model files: a ``.npz`` archive (uncompressed zip of ``.npy`` arrays) holding the format
+version, the architecture and every W/b.
+
+Writing is atomic (a temporary file in the same directory, fsync, then rename), so a crash never
+leaves a half-written model under the target name. Reading never unpickles and trusts nothing:
+only the expected members, stored uncompressed (so no member can claim more bytes than the file
+holds: no zip bombs), each ``.npy`` header parsed and checked against the architecture before its
+data is read, values finite. Any defect is a ValueError naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT_VERSION = 1
+_TEXT_FIELDS = ("hidden", "output", "loss", "dtype")
+_MAX_METADATA_BYTES = 4096
+
+
+def save(net, path) -> None:
+    path = os.fspath(path)
+    arrays = {
+        "format_version": np.array(FORMAT_VERSION),
+        "layers": np.array(net.layers, dtype=np.int64),
+        "hidden": np.array(net.hidden),
+        "output": np.array(net.output),
+        "loss": np.array(net.loss_name),
+        "dtype": np.array(net.dtype.name),
+    }
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"W{i}"] = w
+        arrays[f"b{i}"] = b
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".fastbp-", suffix=".npz.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class _Archive:
+    """The members of a model file, read one at a time with every check."""
+
+    def __init__(self, path, f):
+        self.path = path
+        self.file_size = os.fstat(f.fileno()).st_size
+        try:
+            self.zip = zipfile.ZipFile(f)
+            self.members = {info.filename: info for info in self.zip.infolist()}
+        except Exception as exc:  # zipfile raises a dozen types on a damaged directory
+            raise self.error(f"not a readable fastbp model file ({type(exc).__name__}: {exc})")
+
+    def error(self, what) -> ValueError:
+        return ValueError(f"{self.path}: {what}")
+
+    def check_names(self, n_weight_layers):
+        expected = {f"{name}.npy" for name in ("format_version", "layers", *_TEXT_FIELDS)}
+        expected |= {f"{k}{i}.npy" for i in range(n_weight_layers) for k in "Wb"}
+        missing = sorted(n[:-4] for n in expected - set(self.members))
+        if missing:
+            raise self.error(f"not a complete fastbp model file (no '{missing[0]}')")
+        extra = sorted(set(self.members) - expected)
+        if extra:
+            raise self.error(f"unexpected member '{extra[0]}' in a fastbp model file")
+
+    def array(self, name, max_bytes=None, shape=None, dtype=None):
+        info = self.members.get(f"{name}.npy")
+        if info is None:
+            raise self.error(f"not a fastbp model file (no '{name}')")
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            raise self.error(f"'{name}' is compressed; fastbp writes its files uncompressed")
+        if info.file_size > self.file_size or (max_bytes is not None and
+                                               info.file_size > max_bytes):
+            raise self.error(f"'{name}' claims {info.file_size} bytes, more than it may hold")
+        try:
+            raw = self.zip.read(info)
+            stream = io.BytesIO(raw)
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        except Exception as exc:
+            raise self.error(f"'{name}' is unreadable ({type(exc).__name__}: {exc})")
+        stored_shape, fortran, stored_dtype = header
+        if stored_dtype.hasobject or stored_dtype.kind not in "iufU":
+            raise self.error(f"'{name}' has dtype {stored_dtype}, which a model never stores")
+        if shape is not None and (tuple(stored_shape) != tuple(shape) or
+                                  stored_dtype != np.dtype(dtype)):
+            raise self.error(f"'{name}' should be {np.dtype(dtype)} of shape {tuple(shape)}, "
+                             f"found {stored_dtype} {tuple(stored_shape)}")
+        data = raw[stream.tell():]
+        count = int(np.prod(stored_shape, dtype=np.int64))
+        if len(data) != count * stored_dtype.itemsize:
+            raise self.error(f"'{name}' holds {len(data)} bytes of data for "
+                             f"{count} x {stored_dtype.itemsize}: truncated or altered")
+        values = np.frombuffer(data, dtype=stored_dtype, count=count)
+        return values.reshape(stored_shape, order="F" if fortran else "C")
+
+    def text(self, name) -> str:
+        value = self.array(name, max_bytes=_MAX_METADATA_BYTES)
+        if value.dtype.kind != "U" or value.shape != ():
+            raise self.error(f"'{name}' must be a string")
+        return str(value)
+
+
+def load(cls, path):
+    try:
+        f = open(os.fspath(path), "rb")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot open the model file ({exc})") from exc
+    with f:
+        archive = _Archive(path, f)
+        version = archive.array("format_version", max_bytes=_MAX_METADATA_BYTES)
+        if version.dtype.kind not in "iu" or version.shape != () or int(version) != FORMAT_VERSION:
+            raise archive.error(f"unsupported format version {version!r}; this fastbp reads "
+                                f"version {FORMAT_VERSION}")
+        layers = archive.array("layers", max_bytes=_MAX_METADATA_BYTES)
+        if layers.dtype.kind not in "iu" or layers.ndim != 1 or len(layers) < 2:
+            raise archive.error("'layers' must be a 1-D integer array of at least 2 sizes")
+        if (layers < 1).any():
+            raise archive.error(f"'layers' must hold sizes >= 1, got {layers.tolist()}")
+        sizes = [int(s) for s in layers]
+        archive.check_names(len(sizes) - 1)
+        fields = {name: archive.text(name) for name in _TEXT_FIELDS}
+        if fields["dtype"] not in ("float32", "float64"):
+            raise archive.error(f"'dtype' must be float32 or float64, got {fields['dtype']!r}")
+        # Read and check every array before allocating the network: what the file holds bounds
+        # what loading it can cost.
+        arrays = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            for name, shape in ((f"W{i}", (n_in, n_out)), (f"b{i}", (n_out,))):
+                value = archive.array(name, shape=shape, dtype=fields["dtype"])
+                if not np.isfinite(value).all():
+                    raise archive.error(f"'{name}' contains NaN or infinity")
+                arrays.append(value)
+    try:
+        net = cls(sizes, hidden=fields["hidden"], output=fields["output"], loss=fields["loss"],
+                  dtype=fields["dtype"], seed=0)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the stored architecture is invalid ({exc})") from exc
+    for target, value in zip([a for pair in zip(net.weights, net.biases) for a in pair], arrays):
+        target[...] = value
+    return net
