@@ -4,4 +4,5 @@
 #include "fastbp/activation.hpp"
 #include "fastbp/dense.hpp"
 #include "fastbp/network.hpp"
+#include "fastbp/optimizer.hpp"
 #include "fastbp/threading.hpp"
