@@ -347,6 +347,20 @@ PYBIND11_MODULE(_core, m) {
   // DivergenceError(FloatingPointError) with .epoch and .batch (1-based; 0 outside fit).
   // The class lives on the module (no static Python object to outlive the interpreter).
   py::exception<fastbp::DivergenceError>(m, "DivergenceError", PyExc_FloatingPointError);
+  m.attr("DivergenceError").attr("__doc__") = R"(A training step met a NaN or infinite loss.
+
+Raised by MLP.fit (attributes ``epoch`` and ``batch``, 1-based, and ``history`` with the finished
+epochs; the model is left with finite weights from before the divergence) and MLP.train_step
+(``epoch == batch == 0``; the step is not applied). Usually the learning rate is too high.
+
+>>> import numpy as np, fastbp
+>>> net = fastbp.MLP([2, 4, 1], hidden="identity", seed=0)
+>>> try:
+...     net.fit(np.full((8, 2), 1e18), np.zeros((8, 1)), epochs=5, lr=1.0)
+... except fastbp.DivergenceError as error:
+...     print(error.epoch, error.batch, np.isfinite(net.weights[0]).all())
+2 1 True
+)";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -383,9 +397,33 @@ PYBIND11_MODULE(_core, m) {
         throw py::type_error("all_finite: expected float32 or float64");
       },
       py::arg("array"), "True when no element is NaN or infinite (SIMD, GIL released).");
-  m.def("get_num_threads", &fastbp::get_num_threads);
-  m.def("set_num_threads", &fastbp::set_num_threads, py::arg("n"));
-  m.def("simd_level", &fastbp::simd_level);
+  m.def("get_num_threads", &fastbp::get_num_threads,
+        R"(The number of threads the kernels may use (OMP_NUM_THREADS or the cores by default).
+
+>>> import fastbp
+>>> fastbp.get_num_threads() >= 1
+True
+)");
+  m.def("set_num_threads", &fastbp::set_num_threads, py::arg("n"),
+        R"(Sets the threads the kernels may use, 1 to 1024 (never more than the processors run).
+
+Small products stay on one thread whatever the setting.
+
+>>> import fastbp
+>>> before = fastbp.get_num_threads()
+>>> fastbp.set_num_threads(1); fastbp.get_num_threads()
+1
+>>> fastbp.set_num_threads(before)
+)");
+  m.def("simd_level", &fastbp::simd_level,
+        R"(The SIMD instruction set the kernels use: "avx512", "avx2" or "portable".
+
+Chosen at import from the CPU; FASTBP_SIMD=avx2 (or portable) in the environment caps it.
+
+>>> import fastbp
+>>> fastbp.simd_level() in ("avx512", "avx2", "portable")
+True
+)");
   m.def(
       "set_simd_level", [](const std::string& name) { fastbp::set_simd_level(name.c_str()); },
       py::arg("name"));

@@ -186,7 +186,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
         m.steps = 0;
         const std::string what =
             "training diverged at epoch " + std::to_string(epoch) + ", batch " +
-            std::to_string(start / batch + 1) + ": the batch loss is " + std::to_string(e.loss) +
+            std::to_string(start / batch + 1) + ": the batch loss is " + e.describe() +
             "; the weights from the start of epoch " + std::to_string(safe_epoch) +
             " were put back and the optimizer state reset";
         throw DivergenceError(what + ". Try a smaller learning rate.", epoch,

@@ -149,7 +149,7 @@ double Network<T>::train_step(const T* X, std::ptrdiff_t n, const Targets<T>& ta
   try {
     return m.backprop(X, nullptr, n, targets, plan, nullptr);
   } catch (const detail::NonFiniteLoss& e) {
-    throw DivergenceError("training diverged: the batch loss is " + std::to_string(e.loss) +
+    throw DivergenceError("training diverged: the batch loss is " + e.describe() +
                               "; the step was not applied" +
                               (detail::all_finite(m.params.data(), std::ptrdiff_t(m.params.size()))
                                    ? ""

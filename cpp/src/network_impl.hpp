@@ -37,6 +37,7 @@ namespace fastbp::detail {
 // turn it into a DivergenceError with their context.
 struct NonFiniteLoss {
   double loss;
+  std::string describe() const { return std::isnan(loss) ? "NaN" : "infinite"; }
 };
 
 template <typename T>

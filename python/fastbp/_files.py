@@ -24,7 +24,7 @@ _MAX_METADATA_BYTES = 4096
 
 def save(net, path) -> None:
     path = os.fspath(path)
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "format_version": np.array(FORMAT_VERSION),
         "layers": np.array(net.layers, dtype=np.int64),
         "hidden": np.array(net.hidden),
@@ -39,7 +39,7 @@ def save(net, path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".fastbp-", suffix=".npz.tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

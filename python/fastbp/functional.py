@@ -53,6 +53,13 @@ def dense_backward(grad_a, x, W, a, activation="identity"):
 
     Returns ``(grad_x, grad_W, grad_b)``; the activation derivative is taken from the stored
     output ``a`` (softmax through its Jacobian).
+
+    >>> import numpy as np, fastbp
+    >>> x = np.ones((2, 3)); W = np.full((3, 4), 0.5); b = np.zeros(4)
+    >>> a = fastbp.dense_forward(x, W, b, "relu")
+    >>> grad_x, grad_W, grad_b = fastbp.dense_backward(np.ones_like(a), x, W, a, "relu")
+    >>> grad_x[0], grad_b
+    (array([2., 2., 2.]), array([2., 2., 2., 2.]))
     """
     dtype = _common_dtype(grad_a, x, W, a)
     return _core.dense_backward(*_backward_inputs(grad_a, x, W, a, activation, dtype), activation)
@@ -63,6 +70,13 @@ def dense_backward_sgd(grad_a, x, W, b, a, activation, lr):
     weight-gradient computation (no gradient matrix is written). Returns ``grad_x``, computed
     with ``W`` from before the step. ``W`` and ``b`` must be writeable C-contiguous arrays of the
     same float dtype.
+
+    >>> import numpy as np, fastbp
+    >>> x = np.ones((2, 3)); W = np.full((3, 4), 0.5); b = np.zeros(4)
+    >>> a = fastbp.dense_forward(x, W, b, "relu")
+    >>> grad_x = fastbp.dense_backward_sgd(np.ones_like(a), x, W, b, a, "relu", lr=0.1)
+    >>> W[0, 0], b[0]  # 0.5 - 0.1 * 2 and 0 - 0.1 * 2
+    (np.float64(0.3), np.float64(-0.2))
     """
     for name, array in (("W", W), ("b", b)):
         if not isinstance(array, np.ndarray):

@@ -37,7 +37,7 @@ class History:
         self.samples_per_second: list[float] = []
         self.best_epoch: int | None = None
 
-    def append(self, log: dict) -> None:
+    def _append(self, log: dict) -> None:
         self.epochs.append(int(log["epoch"]))
         self.loss.append(float(log["loss"]))
         self.val_loss.append(float(log["val_loss"]))
@@ -72,6 +72,9 @@ class History:
 
         Needs matplotlib (``pip install matplotlib``); raises ImportError saying so otherwise.
         Accuracy, when measured, goes on a second y axis.
+
+        >>> history = net.fit(X, y, epochs=50, validation_split=0.2)   # doctest: +SKIP
+        >>> history.plot().figure.savefig("loss.png")                  # doctest: +SKIP
         """
         try:
             import matplotlib.pyplot as plt

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any, Callable, Iterable, Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _core, _files, optimizers, schedules
 from . import _validation as check
@@ -14,6 +18,13 @@ _DEFAULT_LOSS = {"softmax": "softmax_ce", "sigmoid": "bce"}
 
 class MLP:
     """A multilayer perceptron trained by backpropagation in fused C++ kernels.
+
+    How to use it: build one with the layer sizes, train it with `fit` on a 2-D array of
+    inputs ``X`` (one sample per row) and targets ``T`` (a matrix, or integer class labels for
+    a softmax output), then call `predict`. `fit` takes an optimizer (`fastbp.SGD`, `Adam`,
+    `AdamW`, `RProp`), a learning-rate schedule, validation data and early stopping, and
+    returns a `History`. `save`/`load` keep a trained model; `to_torch` hands it to PyTorch.
+    For scikit-learn pipelines use `fastbp.sklearn.MLPClassifier`/`MLPRegressor` instead.
 
     Parameters
     ----------
@@ -39,10 +50,13 @@ class MLP:
     >>> history = net.fit(X, y, epochs=2000, batch_size=4, lr=0.5)
     >>> bool(history.loss[-1] < 0.05)
     True
+    >>> net.predict(X).round().ravel()
+    array([0., 1., 1., 0.], dtype=float32)
     """
 
-    def __init__(self, layers, hidden="relu", output="identity", loss=None, dtype="float32",
-                 seed=None):
+    def __init__(self, layers: Sequence[int], hidden: str = "relu", output: str = "identity",
+                 loss: str | None = None, dtype: npt.DTypeLike = "float32",
+                 seed: int | None = None) -> None:
         if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__"):
             raise TypeError(f"layers: expected a sequence of ints [n_in, ..., n_out], "
                             f"got {type(layers).__name__}")
@@ -64,7 +78,7 @@ class MLP:
 
     # -- architecture ---------------------------------------------------------------------
     @property
-    def layers(self) -> list:
+    def layers(self) -> list[int]:
         return list(self._net.layers)
 
     @property
@@ -84,12 +98,12 @@ class MLP:
         return self._net.loss_name
 
     @property
-    def weights(self) -> list:
+    def weights(self) -> list[np.ndarray]:
         """``W[l]`` of shape ``(layers[l], layers[l+1])``: live views, writing them changes the model."""
         return list(self._weights)
 
     @property
-    def biases(self) -> list:
+    def biases(self) -> list[np.ndarray]:
         """``b[l]`` of shape ``(layers[l+1],)``: live views."""
         return list(self._biases)
 
@@ -115,26 +129,55 @@ class MLP:
                 f"loss={self.loss_name!r}, dtype={self.dtype.name!r})")
 
     # -- inputs ---------------------------------------------------------------------------
-    def _X(self, X, name="X"):
+    def _X(self, X, name="X") -> np.ndarray:
         return check.matrix(name, X, self._dtype, n_cols=self.layers[0])
 
-    def _T(self, T, n, name="T"):
+    def _T(self, T, n, name="T") -> tuple[np.ndarray | None, np.ndarray | None]:
         return check.targets(name, T, n, self.layers[-1], self.loss_name, self._dtype)
 
     # -- computation ----------------------------------------------------------------------
-    def predict(self, X) -> np.ndarray:
-        """Network outputs for X of shape ``(n, n_in)``, as ``(n, n_out)``."""
+    def predict(self, X: npt.ArrayLike) -> np.ndarray:
+        """Network outputs for X of shape ``(n, n_in)``, as ``(n, n_out)`` in the model's dtype.
+
+        Safe to call from several threads at once; a call made while the model trains waits
+        for the training call to finish.
+
+        Examples
+        --------
+        >>> import numpy as np, fastbp
+        >>> net = fastbp.MLP([3, 4, 2], output="softmax", seed=0)
+        >>> net.predict(np.ones((5, 3))).sum(axis=1).round(5)
+        array([1., 1., 1., 1., 1.], dtype=float32)
+        """
         return self._net.predict(self._X(X))
 
-    def loss(self, X, T) -> float:
-        """Mean loss over the samples of X with targets T."""
-        X = self._X(X)
-        return float(self._net.loss(X, *self._T(T, X.shape[0])))
+    def loss(self, X: npt.ArrayLike, T: npt.ArrayLike) -> float:
+        """Mean loss over the samples of X with targets T.
 
-    def gradients(self, X, T):
-        """``(dW_list, db_list)``: the gradient of the mean loss; the model is not changed."""
-        X = self._X(X)
-        flat, _ = self._net.gradients(X, *self._T(T, X.shape[0]))
+        Examples
+        --------
+        >>> import numpy as np, fastbp
+        >>> net = fastbp.MLP([2, 3], output="identity", seed=0)
+        >>> net.loss(np.zeros((4, 2)), np.ones((4, 3)))  # 0.5 * sum of squares, mean over rows
+        1.5
+        """
+        x = self._X(X)
+        return float(self._net.loss(x, *self._T(T, x.shape[0])))
+
+    def gradients(self, X: npt.ArrayLike, T: npt.ArrayLike
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """``(dW_list, db_list)``: the gradient of the mean loss; the model is not changed.
+
+        Examples
+        --------
+        >>> import numpy as np, fastbp
+        >>> net = fastbp.MLP([2, 5, 1], seed=0)
+        >>> dW, db = net.gradients(np.ones((3, 2)), np.zeros((3, 1)))
+        >>> [g.shape for g in dW], [g.shape for g in db]
+        ([(2, 5), (5, 1)], [(5,), (1,)])
+        """
+        x = self._X(X)
+        flat, _ = self._net.gradients(x, *self._T(T, x.shape[0]))
         return self._split(flat)
 
     def _split(self, flat):
@@ -146,7 +189,9 @@ class MLP:
             biases.append(flat[b:b + n_out])
         return weights, biases
 
-    def train_step(self, X, T, lr=None, momentum=None, optimizer=None) -> float:
+    def train_step(self, X: npt.ArrayLike, T: npt.ArrayLike, lr: float | None = None,
+                   momentum: float | None = None,
+                   optimizer: optimizers.Optimizer | str | None = None) -> float:
         """One training step on the batch (X, T); returns the batch loss before the update.
 
         ``lr``/``momentum`` are the shorthand for ``optimizer=fastbp.SGD(lr, momentum)``
@@ -162,18 +207,30 @@ class MLP:
         >>> net.train_step(X, y, optimizer=fastbp.Adam(lr=0.01)) < first
         True
         """
-        X = self._X(X)
-        optimizer = optimizers.resolve(optimizer, lr, momentum)
-        return float(self._net.train_step(X, *self._T(T, X.shape[0]), optimizer._settings()))
+        x = self._X(X)
+        chosen = optimizers.resolve(optimizer, lr, momentum)
+        return float(self._net.train_step(x, *self._T(T, x.shape[0]), chosen._settings()))
 
     def reset_optimizer(self) -> None:
-        """Forgets the optimizer state (velocity, Adam moments, RProp step sizes)."""
+        """Forgets the optimizer state (velocity, Adam moments, RProp step sizes).
+
+        Examples
+        --------
+        >>> import fastbp
+        >>> fastbp.MLP([2, 1]).reset_optimizer()
+        """
         self._net.reset_optimizer()
 
-    def fit(self, X, T, epochs=10, batch_size=None, lr=None, momentum=None, optimizer=None,
-            lr_schedule=None, shuffle=True, seed=None, validation_data=None,
-            validation_split=0.0, patience=None, tol=1e-4, restore_best_weights=True,
-            verbose=False, callbacks=None) -> History:
+    def fit(self, X: npt.ArrayLike, T: npt.ArrayLike, epochs: int = 10,
+            batch_size: int | None = None, lr: float | None = None,
+            momentum: float | None = None,
+            optimizer: optimizers.Optimizer | str | None = None,
+            lr_schedule: schedules.Schedule | str | None = None, shuffle: bool = True,
+            seed: int | None = None,
+            validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            validation_split: float = 0.0, patience: int | None = None, tol: float = 1e-4,
+            restore_best_weights: bool = True, verbose: bool = False,
+            callbacks: Iterable[Callable[[dict], bool | None]] | None = None) -> History:
         """Trains on (X, T) in mini-batches; the whole loop runs in C++ with the GIL released.
 
         Parameters
@@ -232,13 +289,13 @@ class MLP:
         >>> bool(history.val_accuracy[history.best_epoch - 1] > 0.85)
         True
         """
-        X = self._X(X)
-        values, labels = self._T(T, X.shape[0])
+        x = self._X(X)
+        values, labels = self._T(T, x.shape[0])
         epochs = check.integer("epochs", epochs, minimum=0)
-        optimizer = optimizers.resolve(optimizer, lr, momentum)
+        chosen = optimizers.resolve(optimizer, lr, momentum)
         schedule = schedules.resolve(lr_schedule)
         if batch_size is None:
-            batch_size = X.shape[0] if isinstance(optimizer, optimizers.RProp) else 32
+            batch_size = x.shape[0] if isinstance(chosen, optimizers.RProp) else 32
         batch_size = check.integer("batch_size", batch_size, minimum=1)
         shuffle = check.boolean("shuffle", shuffle)
         seed = check.seed("seed", seed)
@@ -266,24 +323,24 @@ class MLP:
             val_values, val_labels = self._T(validation_data[1], X_val.shape[0],
                                              "validation_data[1]")
         elif validation_split:
-            n_val = int(round(validation_split * X.shape[0]))
-            if n_val < 1 or n_val >= X.shape[0]:
-                raise ValueError(f"validation_split: {validation_split} of {X.shape[0]} samples "
-                                 f"leaves {n_val} for validation and {X.shape[0] - n_val} for "
+            n_val = int(round(validation_split * x.shape[0]))
+            if n_val < 1 or n_val >= x.shape[0]:
+                raise ValueError(f"validation_split: {validation_split} of {x.shape[0]} samples "
+                                 f"leaves {n_val} for validation and {x.shape[0] - n_val} for "
                                  f"training; both need at least one")
-            order = np.random.default_rng(seed).permutation(X.shape[0])
+            order = np.random.default_rng(seed).permutation(x.shape[0])
             held, kept = order[:n_val], np.sort(order[n_val:])
-            X, X_val = X[kept], X[held]
+            x, X_val = x[kept], x[held]
             if values is not None:
                 values, val_values = values[kept], values[held]
-            else:
+            elif labels is not None:
                 labels, val_labels = labels[kept], labels[held]
 
-        history = History(n_samples=X.shape[0])
-        progress = EpochProgress(epochs, X.shape[0]) if verbose else None
+        history = History(n_samples=x.shape[0])
+        progress = EpochProgress(epochs, x.shape[0]) if verbose else None
 
         def on_epoch(log):
-            history.append(log)
+            history._append(log)
             if progress is not None:
                 progress.update(log)
             keep_going = True
@@ -293,7 +350,7 @@ class MLP:
             return keep_going
 
         try:
-            self._net.fit(X, values, labels, epochs, batch_size, optimizer._settings(),
+            self._net.fit(x, values, labels, epochs, batch_size, chosen._settings(),
                           schedule._settings(), shuffle, seed, patience or 0, tol,
                           restore_best_weights, X_val, val_values, val_labels, on_epoch)
         except _core.DivergenceError as exc:
@@ -305,7 +362,7 @@ class MLP:
         return history
 
     # -- interop --------------------------------------------------------------------------
-    def to_torch(self):
+    def to_torch(self) -> Any:
         """A ``torch.nn.Sequential`` computing the same function (with this model's dtype).
 
         Linear layers hold ``W.T`` (PyTorch stores ``out x in``); a softmax output becomes
@@ -325,17 +382,25 @@ class MLP:
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, model, loss=None) -> "MLP":
+    def from_torch(cls, model: Any, loss: str | None = None) -> "MLP":
         """An MLP from a ``torch.nn.Sequential`` of Linear layers and supported activations.
 
         The hidden activations must all be the same (ReLU, LeakyReLU(0.01), Sigmoid, Tanh or
         none); the output activation may also be Softmax. Needs PyTorch.
+
+        Examples
+        --------
+        >>> import torch, fastbp                                              # doctest: +SKIP
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),  # doctest: +SKIP
+        ...                             torch.nn.Linear(8, 3), torch.nn.Softmax(dim=1))
+        >>> fastbp.MLP.from_torch(model)                                      # doctest: +SKIP
+        MLP(layers=[4, 8, 3], hidden='relu', output='softmax', loss='softmax_ce', dtype='float32')
         """
         from .interop import from_torch
         return from_torch(cls, model, loss)
 
     # -- files ----------------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Writes the architecture and weights to a ``.npz`` file, atomically (a temporary file
         in the same directory, then a rename): a crash never leaves a half-written model.
 
@@ -351,8 +416,17 @@ class MLP:
         _files.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "MLP":
+    def load(cls, path: str | os.PathLike) -> "MLP":
         """Reads a model written by `save`. Never unpickles; checks the format version,
         architecture, every array's shape, dtype and finiteness, and refuses compressed,
-        truncated, altered or extra members with a ValueError naming the file."""
+        truncated, altered or extra members with a ValueError naming the file.
+
+        Examples
+        --------
+        >>> import fastbp, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> fastbp.MLP([3, 2], output="softmax", seed=1).save(path)
+        >>> fastbp.MLP.load(path)
+        MLP(layers=[3, 2], hidden='relu', output='softmax', loss='softmax_ce', dtype='float32')
+        """
         return _files.load(cls, path)

@@ -138,7 +138,7 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rprop": RProp}
 Optimizer = SGD | Adam | AdamW | RProp
 
 
-def resolve(optimizer, lr, momentum):
+def resolve(optimizer, lr, momentum) -> SGD | Adam | RProp:
     """The optimizer `fit`/`train_step` should use, from ``optimizer=`` or the ``lr=``/
     ``momentum=`` shorthand for SGD."""
     if optimizer is None:

@@ -116,7 +116,7 @@ SCHEDULES = {"constant": ConstantLR, "invscaling": InverseScalingLR, "step": Ste
 Schedule = ConstantLR | InverseScalingLR | StepLR | ExponentialLR | ReduceLROnPlateau
 
 
-def resolve(schedule):
+def resolve(schedule) -> Schedule:
     if schedule is None:
         return ConstantLR()
     if isinstance(schedule, str):

@@ -24,7 +24,8 @@ Examples
 >>> from fastbp.sklearn import MLPClassifier
 >>> X, y = load_iris(return_X_y=True)
 >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
->>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=500, random_state=0)
+>>> clf = MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=1000,
+...                     random_state=0)
 >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
 True
 """
@@ -374,7 +375,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> from sklearn.datasets import load_digits
     >>> from fastbp.sklearn import MLPClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=30, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), learning_rate_init=0.01, random_state=0)
     >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.9
     True
     """
@@ -470,7 +471,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> import numpy as np
     >>> from fastbp.sklearn import MLPRegressor
     >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
-    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0, tol=1e-6)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=2000,
+    ...                    random_state=0)
     >>> reg.fit(X, X.ravel() ** 2).score(X, X.ravel() ** 2) > 0.9
     True
     """
