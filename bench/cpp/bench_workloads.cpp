@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <utility>
 
 #include "workloads.hpp"
 
@@ -25,14 +26,14 @@ void set_counters(benchmark::State& state, const Workload& w, double samples) {
 }
 
 template <typename T>
-void BM_fit_epoch(benchmark::State& state, const Workload& w) {
+void BM_fit_epoch(benchmark::State& state, const Workload& w, fastbp::Optimizer optimizer) {
   fastbp::set_num_threads(int(state.range(0)));
   const Data<T> data(w, kSamples / w.batch * w.batch);
   fastbp::Network<T> net(w.layers, w.hidden, w.output, w.loss, 0);
   fastbp::FitOptions options;
   options.epochs = 1;
   options.batch_size = w.batch;
-  options.optimizer.learning_rate = 0.01;
+  options.optimizer = optimizer;
   const auto targets = data.targets(w);
   net.fit(data.X.data(), data.n, targets, options);  // warm-up
   for (auto _ : state) net.fit(data.X.data(), data.n, targets, options);
@@ -88,12 +89,24 @@ void BM_fann(benchmark::State& state, const Workload& w) {
 #endif
 
 const int kRegistered = [] {
+  const fastbp::Optimizer sgd = fastbp::Optimizer::sgd(0.01);
+  // The other optimizers, on the same workloads: fused momentum, and the element-wise update
+  // pass of Nesterov, Adam and RProp (its cost over plain SGD is what these show).
+  const std::pair<const char*, fastbp::Optimizer> others[] = {
+      {"momentum", fastbp::Optimizer::sgd(0.01, 0.9)},
+      {"nesterov", fastbp::Optimizer::sgd(0.01, 0.9, true)},
+      {"adam", fastbp::Optimizer::adam(0.001)},
+      {"rprop", fastbp::Optimizer::rprop()}};
   for (const Workload& w : fastbp_bench::workloads()) {
     const std::string name = w.name;
-    benchmark::RegisterBenchmark(("fit/f32/" + name).c_str(), BM_fit_epoch<float>, w)
+    benchmark::RegisterBenchmark(("fit/f32/" + name).c_str(), BM_fit_epoch<float>, w, sgd)
         ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("fit/f64/" + name).c_str(), BM_fit_epoch<double>, w)
+    benchmark::RegisterBenchmark(("fit/f64/" + name).c_str(), BM_fit_epoch<double>, w, sgd)
         ->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
+    for (const auto& [label, optimizer] : others)
+      benchmark::RegisterBenchmark(("fit_" + std::string(label) + "/f32/" + name).c_str(),
+                                   BM_fit_epoch<float>, w, optimizer)
+          ->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("train_step/f32/" + name).c_str(), BM_train_step<float>, w)
         ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
 #if defined(FASTBP_BENCH_WITH_FANN)

@@ -72,8 +72,9 @@ struct NetworkImpl {
   OptimizerKind state_kind = OptimizerKind::sgd;
   long long steps = 0;           // optimizer steps taken with this state (Adam's t)
   AlignedVector<T> gradient;     // for the non-fused optimizers
-  // W[l], b[l], velocity of W[l], velocity of b[l]: for the online kernels
-  std::vector<T*> pointers[4];
+  // W[l], b[l], then the first and second optimizer state of W[l] and b[l]: for the online
+  // kernels
+  std::vector<T*> pointers[6];
   // x @ W[0] for the sample first_product_of, computed by the previous online step's update.
   AlignedVector<T> first_product;
   const T* first_product_of = nullptr;
@@ -84,6 +85,7 @@ struct NetworkImpl {
   std::vector<T*> layer_outputs;  // pointers into activations
   AlignedVector<T> delta[2];
   AlignedVector<T> bias_grad;
+  AlignedVector<T> row_gradient;  // one gradient row for online_backward_rule
 
   // Training (and gradients, which use the workspace) holds `guard` exclusively; predict and
   // loss hold it shared, so they run together but wait for a training call to finish. The
@@ -165,18 +167,23 @@ struct NetworkImpl {
         pointers[3][l] = state[0].data() + b_off[l];
       }
     }
-    if (!sgd && state[1].empty())
+    if (!sgd && state[1].empty()) {
       state[1].assign(params.size(), o.kind == OptimizerKind::rprop ? T(o.step_init) : T(0));
+      for (std::size_t l = 0; l < n_weight_layers(); ++l) {
+        pointers[4][l] = state[1].data() + w_off[l];
+        pointers[5][l] = state[1].data() + b_off[l];
+      }
+    }
     StepPlan<T> plan;
     plan.lr = T(learning_rate);
     plan.mu = T(o.momentum);
+    plan.rule = update_rule<T>(o, learning_rate, steps + 1);  // for the online kernels too
     if (sgd && !o.nesterov && (o.momentum == 0 || o.weight_decay == 0)) {
       plan.pass = WeightPass::fused_sgd;
       plan.keep = T(1) - T(learning_rate) * T(o.weight_decay);
       return plan;
     }
     plan.pass = WeightPass::optimizer;
-    plan.rule = update_rule<T>(o, learning_rate, steps + 1);
     if (gradient.empty()) gradient.assign(params.size(), T(0));
     return plan;
   }
@@ -198,6 +205,7 @@ struct NetworkImpl {
     delta[0].assign(std::size_t(n * widest), T(0));
     delta[1].assign(std::size_t(n * widest), T(0));
     bias_grad.assign(std::size_t(widest), T(0));
+    row_gradient.assign(std::size_t(widest), T(0));
     capacity = n;
   }
 
@@ -222,17 +230,24 @@ struct NetworkImpl {
     }
   }
 
-  // One SGD step on a single sample, in the online kernels. With next_x (the sample fit trains
-  // next) the first layer's update also computes next_x @ W[0] for that step.
+  // One step on a single sample, in the online kernels: fused SGD/momentum, or any other
+  // optimizer row by row (`rule`). With next_x (the sample fit trains next) the fused SGD
+  // update of the first layer also computes next_x @ W[0] for that step.
   double online_step(const kernels::GemmKernel<T>& kern, const T* x, const std::int64_t* rows,
-                     const Targets<T>& t, T lr, T mu, const T* next_x) {
+                     const Targets<T>& t, const StepPlan<T>& plan, const T* next_x) {
     const std::size_t L = n_weight_layers();
+    const bool fused = plan.pass == WeightPass::fused_sgd;
+    const bool first_state = fused ? plan.mu != T(0) : !state[0].empty();
+    const bool second_state = !fused && !state[1].empty();
     const kernels::OnlineNet<T> net{L,
                                     layers.data(),
                                     pointers[0].data(),
                                     pointers[1].data(),
-                                    mu != T(0) ? pointers[2].data() : nullptr,
-                                    mu != T(0) ? pointers[3].data() : nullptr,
+                                    first_state ? pointers[2].data() : nullptr,
+                                    first_state ? pointers[3].data() : nullptr,
+                                    second_state ? pointers[4].data() : nullptr,
+                                    second_state ? pointers[5].data() : nullptr,
+                                    row_gradient.data(),
                                     hidden,
                                     output,
                                     layer_outputs.data(),
@@ -245,8 +260,14 @@ struct NetworkImpl {
       first_product_of = nullptr;
       throw NonFiniteLoss{loss_value};
     }
-    kern.online_backward(net, x, output_delta, lr, mu, next_x, first_product.data());
-    first_product_of = next_x;
+    if (fused) {
+      kern.online_backward(net, x, output_delta, plan.lr, plan.mu, next_x, first_product.data());
+      first_product_of = next_x;
+    } else {
+      kern.online_backward_rule(net, x, output_delta, plan.rule);
+      first_product_of = nullptr;
+      ++steps;
+    }
     return loss_value;
   }
 
@@ -307,9 +328,14 @@ struct NetworkImpl {
     ensure_workspace(n);
     const std::size_t L = n_weight_layers();
     const kernels::GemmKernel<T>& kern = kernels::gemm_kernel<T>();
-    if (n == 1 && plan.pass == WeightPass::fused_sgd && plan.keep == T(1) && use_online_kernels())
-      return online_step(kern, X + (rows ? rows[0] : 0) * layers[0], rows, t, plan.lr, plan.mu,
+    if (n == 1 && plan.pass != WeightPass::store_gradient && use_online_kernels()) {
+      // Plain SGD with weight decay has no fused online kernel; it goes row by row.
+      StepPlan<T> online = plan;
+      if (plan.pass == WeightPass::fused_sgd && plan.keep != T(1))
+        online.pass = WeightPass::optimizer;
+      return online_step(kern, X + (rows ? rows[0] : 0) * layers[0], rows, t, online,
                          next_row ? X + *next_row * layers[0] : nullptr);
+    }
     first_product_of = nullptr;
 
     T* const* outs = layer_outputs.data();

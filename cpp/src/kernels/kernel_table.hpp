@@ -73,8 +73,11 @@ struct OnlineNet {
   const std::ptrdiff_t* widths;  // n_layers + 1 sizes
   T* const* weights;             // W[l], row-major (widths[l], widths[l+1])
   T* const* biases;
-  T* const* weight_velocity;  // momentum state; null when training without momentum
+  T* const* weight_velocity;  // momentum state (first optimizer state); null when unused
   T* const* bias_velocity;
+  T* const* weight_state2;  // second optimizer state (Adam's v, RProp's steps); null when unused
+  T* const* bias_state2;
+  T* row_gradient;          // a buffer of the widest layer, for online_backward_rule
   Activation hidden, output;
   T* const* outputs;    // layer outputs; the last layer leaves its logits
   T* delta_scratch[2];  // two buffers of the widest layer
@@ -107,6 +110,11 @@ template <typename T>
 using ApplyUpdate = void (*)(const UpdateRule<T>& rule, T* w, const T* g, T* s1, T* s2,
                              std::ptrdiff_t n, bool decay);
 
+// Backward pass and the update of any optimizer (see UpdateRule) for one sample.
+template <typename T>
+using OnlineBackwardRule = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta,
+                                    const UpdateRule<T>& rule);
+
 template <typename T>
 struct GemmKernel {
   int mr, nr;                 // register tile
@@ -119,6 +127,7 @@ struct GemmKernel {
   // True when none of the n values is NaN or infinite.
   bool (*all_finite)(const T* x, std::ptrdiff_t n);
   ApplyUpdate<T> apply_update;
+  OnlineBackwardRule<T> online_backward_rule;
 };
 
 struct KernelSet {
