@@ -36,8 +36,12 @@ class ReferenceOptimizer:
                     g = g + decay * p
                 m = self.state1[i] = b1 * self.state1[i] + (1 - b1) * g
                 v = self.state2[i] = b2 * self.state2[i] + (1 - b2) * g * g
-                m_hat, v_hat = m / (1 - b1 ** self.t), v / (1 - b2 ** self.t)
-                p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+                if s.get("epsilon_uncorrected"):  # Kingma & Ba's "efficient" form
+                    step = lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+                    p -= step * m / (np.sqrt(v) + eps)
+                else:
+                    m_hat, v_hat = m / (1 - b1 ** self.t), v / (1 - b2 ** self.t)
+                    p -= lr * m_hat / (np.sqrt(v_hat) + eps)
             elif kind == "rprop":
                 up, down = s.get("eta_plus", 1.2), s.get("eta_minus", 0.5)
                 lo, hi = s.get("step_min", 1e-6), s.get("step_max", 50.0)

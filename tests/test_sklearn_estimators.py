@@ -166,3 +166,30 @@ def test_bad_parameters_raise_on_fit(iris, param, value, error):
     X, y = iris
     with pytest.raises((ValueError, TypeError), match=error):
         MLPClassifier(**{param: value}).fit(X, y)
+
+
+@pytest.mark.parametrize("solver,extra", [("sgd", dict(momentum=0.9, nesterovs_momentum=True)),
+                                          ("sgd", dict(momentum=0.5, nesterovs_momentum=False)),
+                                          ("sgd", dict(momentum=0.0)), ("adam", {})])
+@pytest.mark.parametrize("kind", ["classifier", "binary", "regressor-1", "regressor-3"])
+def test_full_batch_steps_equal_sklearns(solver, extra, kind):
+    """Same initial weights and full batches (so the sample order does not matter): a few
+    epochs give scikit-learn's weights and loss curve."""
+    from sklearn.neural_network import MLPClassifier as SkClassifier
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    if kind == "classifier":
+        y = rng.integers(0, 3, 60)
+    elif kind == "binary":
+        y = rng.integers(0, 2, 60)
+    else:
+        y = rng.normal(size=(60, int(kind[-1]))).squeeze()
+    params = dict(hidden_layer_sizes=(7, 4), activation="tanh", solver=solver, alpha=0.3,
+                  batch_size=60, learning_rate_init=0.05, max_iter=4, random_state=1, **extra)
+    ours_cls, theirs_cls = ((MLPClassifier, SkClassifier) if kind in ("classifier", "binary")
+                            else (MLPRegressor, SkRegressor))
+    ours, theirs = ours_cls(**params).fit(X, y), theirs_cls(**params).fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)

@@ -96,6 +96,7 @@ fastbp::Optimizer optimizer_from(const py::dict& d) {
     else if (k == "beta1") o.beta1 = value.cast<double>();
     else if (k == "beta2") o.beta2 = value.cast<double>();
     else if (k == "epsilon") o.epsilon = value.cast<double>();
+    else if (k == "epsilon_uncorrected") o.epsilon_uncorrected = value.cast<bool>();
     else if (k == "eta_minus") o.eta_minus = value.cast<double>();
     else if (k == "eta_plus") o.eta_plus = value.cast<double>();
     else if (k == "step_init") o.step_init = value.cast<double>();

@@ -187,7 +187,10 @@ kernels::UpdateRule<T> update_rule(const Optimizer& o, double learning_rate, lon
   // Bias corrections of Adam's step `step` (1-based), in double: beta^t underflows gracefully.
   const double t = double(step);
   r.step_scale = T(learning_rate / (1.0 - std::pow(o.beta1, t)));
-  r.inv_sqrt_correction2 = T(1.0 / std::sqrt(1.0 - std::pow(o.beta2, t)));
+  const double root = 1.0 / std::sqrt(1.0 - std::pow(o.beta2, t));
+  r.inv_sqrt_correction2 = T(root);
+  // sqrt(v) * root + epsilon * root is scikit-learn's (sqrt(v) + epsilon) scaled like ours.
+  if (o.epsilon_uncorrected) r.epsilon = T(o.epsilon * root);
   r.eta_minus = T(o.eta_minus);
   r.eta_plus = T(o.eta_plus);
   r.step_min = T(o.step_min);

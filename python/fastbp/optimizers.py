@@ -51,6 +51,9 @@ class SGD:
 class Adam:
     """Adam (Kingma & Ba 2015) with L2 weight decay added to the gradient, as ``torch.optim.Adam``.
 
+    ``epsilon`` is added to the bias-corrected ``sqrt(v_hat)`` as PyTorch does; with
+    ``epsilon_uncorrected=True`` to ``sqrt(v)`` before the correction, as scikit-learn does.
+
     Examples
     --------
     >>> import fastbp
@@ -63,6 +66,7 @@ class Adam:
     beta2: float = 0.999
     epsilon: float = 1e-8
     weight_decay: float = 0.0
+    epsilon_uncorrected: bool = False
 
     _kind = "adam"
 
@@ -72,6 +76,8 @@ class Adam:
         _set(self, "beta2", check.real("beta2", self.beta2, low=0, high=1, high_open=True))
         _set(self, "epsilon", check.real("epsilon", self.epsilon, low=0, low_open=True))
         _set(self, "weight_decay", check.real("weight_decay", self.weight_decay, low=0))
+        _set(self, "epsilon_uncorrected", check.boolean("epsilon_uncorrected",
+                                                        self.epsilon_uncorrected))
 
     def _settings(self) -> dict:
         return {"kind": self._kind, **asdict(self)}

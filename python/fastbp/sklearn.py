@@ -10,10 +10,12 @@ Differences from scikit-learn, all deliberate or not yet done:
 
 - solvers: "sgd", "adam", and fastbp's "rprop" (full-batch iRPROP-); no "lbfgs".
 - no ``sample_weight``, no sparse input, no ``loss="poisson"``.
-- the same weight initialisation (the same numbers for the same ``random_state``), but
-  mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
+- the same weight initialisation (the same numbers for the same ``random_state``) and the same
+  update formulas (with full batches the weights after each epoch are scikit-learn's to 1e-9),
+  but mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
 - ``alpha`` enters each batch's gradient as ``alpha * W / batch_size`` like scikit-learn's; the
-  reported loss adds the L2 term with the epoch's final weights.
+  reported loss adds the L2 term with the weights at the start of each epoch (scikit-learn uses
+  each batch's; the same for full batches).
 - an extra ``dtype`` parameter: None follows X (float32 stays float32, anything else becomes
   float64, as scikit-learn does); "float32" trains in float32 whatever X is, about twice as fast.
 
@@ -195,19 +197,17 @@ class _BaseMLP(BaseEstimator):
             W[...] = rng.uniform(-bound, bound, W.shape)
             b[...] = rng.uniform(-bound, bound, b.shape)
 
-    def _optimizer(self, lr, n_outputs, batch):
-        # alpha * W / batch in the gradient, as scikit-learn; a regressor's squared error is
-        # averaged over outputs there, so fastbp's (summed) loss is n_outputs times larger:
-        # scaled decay, and for SGD a scaled rate, give the same steps.
-        scale = n_outputs if not is_classifier(self) else 1
-        decay = self.alpha * scale / batch
+    def _optimizer(self, lr, batch):
+        # alpha * W / batch in the gradient, as scikit-learn. (Its reported squared error is
+        # averaged over outputs, but its gradient is that of the sum over outputs, as fastbp's.)
+        decay = self.alpha / batch
         if self.solver == "sgd":
-            return SGD(lr=lr / scale, momentum=self.momentum,
+            return SGD(lr=lr, momentum=self.momentum,
                        nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
-                       weight_decay=decay * scale)
+                       weight_decay=decay)
         if self.solver == "adam":
             return Adam(lr=lr, beta1=self.beta_1, beta2=self.beta_2, epsilon=self.epsilon,
-                        weight_decay=decay)
+                        weight_decay=decay, epsilon_uncorrected=True)
         return RProp(weight_decay=decay)
 
     def _fit(self, X, y, incremental):
@@ -281,15 +281,19 @@ class _BaseMLP(BaseEstimator):
         settings, settings_lr = None, None
         for _ in range(self.max_iter):
             if settings_lr != self._lr:
-                settings = self._optimizer(self._lr, n_outputs, batch)._settings()
+                settings = self._optimizer(self._lr, batch)._settings()
                 settings_lr = self._lr
+            # scikit-learn adds 0.5 alpha |W|^2 / batch to each batch's loss with the weights
+            # before the step; the epoch's starting weights stand in for all its batches (exact
+            # for full batches).
+            penalty = 0.0
+            if self.alpha:
+                squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.coefs_)
+                penalty = 0.5 * self.alpha * squares * (-(-n // batch)) / n
             logs = net.fit(X, values, labels, 1, batch, settings, schedule,
                            bool(self.shuffle), int(rng.randint(np.iinfo(np.int32).max)), 0, 0.0,
                            False, None, None, None, None)
-            loss = logs[0]["loss"] / (1 if classifier else n_outputs)
-            if self.alpha:
-                squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.coefs_)
-                loss += 0.5 * self.alpha * squares * (-(-n // batch)) / n
+            loss = logs[0]["loss"] / (1 if classifier else n_outputs) + penalty
             self.n_iter_ += 1
             self.t_ += n
             self.loss_ = loss

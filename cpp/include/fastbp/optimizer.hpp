@@ -25,6 +25,9 @@ struct Optimizer {
   bool nesterov = false;
   double weight_decay = 0.0;
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  // Adam: add epsilon to sqrt(v) before the bias correction (scikit-learn, and Kingma & Ba's
+  // "efficient" form) instead of to sqrt(v_hat) after it (PyTorch, the default).
+  bool epsilon_uncorrected = false;
   double eta_minus = 0.5, eta_plus = 1.2;
   double step_init = 0.1, step_min = 1e-6, step_max = 50.0;
 
