@@ -223,3 +223,27 @@ def test_ctrl_c_stops_a_long_epoch_quickly_and_leaves_a_usable_model():
     assert seen == []  # the first epoch (seconds long) had not finished
     assert np.isfinite(net.predict(X[:5])).all()
     net.train_step(X[:4], y[:4])  # the training lock was released
+
+
+def test_ctrl_c_leaves_the_finished_epochs_in_the_history():
+    import _thread
+    import threading
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20_000, 32)).astype(np.float32)
+    y = rng.integers(0, 4, len(X))
+    net = fastbp.MLP([32, 64, 4], output="softmax", seed=0)
+    seen = []
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            net.fit(X, y, epochs=100_000, batch_size=8, lr=0.01, callbacks=[seen.append])
+    finally:
+        timer.cancel()
+    history = info.value.history
+    assert len(seen) >= 1, "several epochs should finish in 0.5 s"
+    assert history.epochs == [log["epoch"] for log in seen]
+    assert history.loss == [log["loss"] for log in seen]
+    assert all(np.isfinite(history.loss))
+    assert np.isfinite(net.predict(X[:5])).all()

@@ -275,7 +275,8 @@ class MLP:
             A batch loss became NaN or infinite (its ``epoch`` and ``batch`` say where); the
             model keeps finite weights and the error's ``history`` holds the finished epochs.
         KeyboardInterrupt
-            Ctrl-C stops training between mini-batches; the model is left consistent.
+            Ctrl-C stops training between mini-batches; the model is left consistent and the
+            exception's ``history`` holds the finished epochs (as for any error raised here).
 
         Examples
         --------
@@ -353,8 +354,12 @@ class MLP:
             self._net.fit(x, values, labels, epochs, batch_size, chosen._settings(),
                           schedule._settings(), shuffle, seed, patience or 0, tol,
                           restore_best_weights, X_val, val_values, val_labels, on_epoch)
-        except _core.DivergenceError as exc:
-            exc.history = history
+        except BaseException as exc:
+            # Divergence, Ctrl-C or a failing callback: the epochs that finished stay reachable.
+            try:
+                exc.history = history  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
             raise
         finally:
             if progress is not None:

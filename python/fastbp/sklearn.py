@@ -38,6 +38,7 @@ import numbers
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -346,7 +347,7 @@ class _BaseMLP(BaseEstimator):
                 net.parameters()[...] = best_params
         return self
 
-    def fit(self, X, y):
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> "_BaseMLP":
         """Trains on (X, y) for up to ``max_iter`` epochs; returns self.
 
         Parameters
@@ -415,7 +416,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return "sigmoid"
         return "softmax"
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
+                    classes: npt.ArrayLike | None = None) -> "MLPClassifier":
         """One epoch over (X, y), continuing from the current weights.
 
         ``classes`` (all classes that will ever appear) is required on the first call.
@@ -431,18 +433,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(classes)
             self.classes_ = self._label_binarizer.classes_
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"`classes={list(classes)}` is not the same as on the first call "
+            raise ValueError(f"`classes={np.asarray(classes).tolist()}` is not the same as on the first call "
                              f"to partial_fit ({list(self.classes_)})")
         return self._fit(X, y, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Predicted class labels (or a label-indicator matrix for multi-label targets)."""
         probabilities = self._predict_raw(X)
         if self.n_outputs_ == 1:
             probabilities = probabilities.ravel()
         return self._label_binarizer.inverse_transform(probabilities)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: npt.ArrayLike) -> np.ndarray:
         """Class probabilities, (n_samples, n_classes); columns follow ``classes_``."""
         y = self._predict_raw(X)
         if self.n_outputs_ == 1 and not self._multilabel:
@@ -450,7 +452,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.column_stack([1 - y, y])
         return y
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: npt.ArrayLike) -> np.ndarray:
         """Logarithm of `predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -493,11 +495,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _out_activation(self):
         return "identity"
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> "MLPRegressor":
         """One epoch over (X, y), continuing from the current weights."""
         return self._fit(X, y, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Predicted values, (n_samples,) or (n_samples, n_outputs) like the y of fit."""
         y = self._predict_raw(X)
         return y.ravel() if self.n_outputs_ == 1 else y
