@@ -42,7 +42,9 @@ def run_against_reference(net, optimizer, rng, steps, batch):
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-@pytest.mark.parametrize("layers,batch", [([7, 17, 3], 5), ([5, 129, 1], 1), ([3, 1, 2], 7)])
+# batch 300 > the GEMM's k-block of 256: the fused update must wait for the last k-block
+@pytest.mark.parametrize("layers,batch", [([7, 17, 3], 5), ([5, 129, 1], 1), ([3, 1, 2], 7),
+                                          ([40, 70, 5], 300)])
 def test_optimizer_steps_match_numpy_reference(name, layers, batch, simd_level, threads):
     rng = np.random.default_rng(len(layers) * 100 + batch)
     net = fastbp.MLP(layers, hidden="tanh", output="identity", dtype="float64", seed=3)

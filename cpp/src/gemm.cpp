@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "activation_math.hpp"
 #include "kernels/kernel_table.hpp"
@@ -118,7 +119,9 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
                                                  pc + kc >= k,  ep.bias ? ep.bias + jc : nullptr,
                                                  ep.activation, nullptr,
                                                  ep.deriv_ld,   ep.deriv_activation,
-                                                 nullptr,       ep.add_to_ld};
+                                                 nullptr,       ep.add_to_ld,
+                                                 ep.update,     nullptr,
+                                                 nullptr,       nullptr};
 
         for (std::ptrdiff_t ic = 0; ic < m; ic += MC) {
           const std::ptrdiff_t mc = std::min(MC, m - ic);
@@ -140,6 +143,12 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           block.c = c + ic * ldc + jc;
           if (ep.deriv_of) block.epilogue.deriv_of = ep.deriv_of + ic * ep.deriv_ld + jc;
           if (ep.add_to) block.epilogue.add_to = ep.add_to + ic * ep.add_to_ld + jc;
+          if (ep.update) {
+            const auto at = [&](T* p) { return p ? p + ic * ldc + jc : nullptr; };
+            block.epilogue.param = at(ep.param);
+            block.epilogue.state1 = at(ep.state1);
+            block.epilogue.state2 = at(ep.state2);
+          }
           share(m_panels * n_panels, begin, end);
           if (begin < end) kern.macro_kernel(block, begin, end);
           barrier();  // the next block rewrites the packed buffers and b_edge
@@ -160,6 +169,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
 template <typename T>
 void gemm_reference(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
                     const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& ep) {
+  if (ep.update) throw std::invalid_argument("gemm_reference: no reference for a fused update");
   for (std::ptrdiff_t i = 0; i < m; ++i) {
     for (std::ptrdiff_t j = 0; j < n; ++j) {
       T acc = T(0);

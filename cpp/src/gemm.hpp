@@ -1,12 +1,14 @@
 // The one GEMM driver every pass goes through: C = epilogue(A @ B), with the fusion *described*
 // by an Epilogue instead of hand-written per combination (forward: bias + activation; backward
-// data: activation derivative; backward weights: the SGD / momentum update).
+// data: activation derivative; backward weights: the SGD / momentum update, or any optimizer's
+// update applied tile by tile).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "fastbp/activation.hpp"
+#include "kernels/kernel_table.hpp"
 #include "matrix_view.hpp"
 
 namespace fastbp::detail {
@@ -21,6 +23,10 @@ MatrixView<T> row_major(const T* data, std::ptrdiff_t ld, const std::int64_t* ro
 //   v = act(v + bias[j])                  (bias optional; act may not be softmax)
 //   v = v * act_d'(deriv_of(i, j))        (optional; the derivative taken from an output)
 //   C(i, j) = v, and add_to(i, j) += v    (add_to optional: W += V for momentum)
+// With `update`, C receives the gradient and each finished tile of it at once takes the optimizer
+// step on the same tile of `param` (laid out like C) and its state arrays, while the tile is in
+// L1: no second pass over the gradient. Not supported by gemm_reference (the network tests
+// check this path against an independent NumPy optimizer).
 template <typename T>
 struct Epilogue {
   T alpha = T(1);
@@ -32,6 +38,10 @@ struct Epilogue {
   Activation deriv_activation = Activation::identity;
   T* add_to = nullptr;
   std::ptrdiff_t add_to_ld = 0;
+  const kernels::UpdateRule<T>* update = nullptr;
+  T* param = nullptr;
+  T* state1 = nullptr;
+  T* state2 = nullptr;
 };
 
 // C is (m, n) row-major with leading dimension ldc; A is (m, k), B is (k, n).

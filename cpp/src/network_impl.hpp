@@ -306,15 +306,16 @@ struct NetworkImpl {
         break;
       case WeightPass::optimizer: {
         T* g = gradient.data();
-        gemm<T>(n_in, n_out, n, input.transposed(), dz, g + w_off[l], n_out, ep);
-        std::copy(bias_grad.begin(), bias_grad.begin() + n_out, g + b_off[l]);
         T* s1 = state[0].empty() ? nullptr : state[0].data();
         T* s2 = state[1].empty() ? nullptr : state[1].data();
         const auto at = [](T* base, std::size_t offset) { return base ? base + offset : nullptr; };
-        apply_update(plan.rule, W(l), g + w_off[l], at(s1, w_off[l]), at(s2, w_off[l]),
-                     n_in * n_out, /*decay=*/true);
-        apply_update(plan.rule, bias, g + b_off[l], at(s1, b_off[l]), at(s2, b_off[l]), n_out,
-                     /*decay=*/false);
+        ep.update = &plan.rule;  // the step taken on each finished gradient tile
+        ep.param = W(l);
+        ep.state1 = at(s1, w_off[l]);
+        ep.state2 = at(s2, w_off[l]);
+        gemm<T>(n_in, n_out, n, input.transposed(), dz, g + w_off[l], n_out, ep);
+        apply_update(plan.rule, bias, bias_grad.data(), at(s1, b_off[l]), at(s2, b_off[l]),
+                     n_out, /*decay=*/false);
         break;
       }
     }

@@ -1,5 +1,7 @@
-// The element-wise optimizer update, for the parameters whose step cannot be fused into the
-// weight-gradient GEMM (Nesterov, Adam, AdamW, iRPROP-, momentum with weight decay).
+// The element-wise optimizer update for the steps the GEMM epilogue cannot express as
+// alpha/beta/add_to (Nesterov, Adam, AdamW, iRPROP-, momentum with weight decay): run on each
+// finished gradient tile inside the weight-gradient GEMM, on each row in the online kernels,
+// and here on whole arrays (biases).
 #pragma once
 
 #include <cstddef>

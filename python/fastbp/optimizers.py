@@ -1,6 +1,6 @@
 """Optimizers for `MLP.fit` and `MLP.train_step`. Each is a small immutable settings object; the
-update itself runs in the compiled training loop (fused into the weight-gradient GEMM for plain
-SGD and classical momentum, an element-wise SIMD pass after it for the others).
+update itself runs in the compiled training loop, inside the weight-gradient GEMM: in its
+epilogue for plain SGD and classical momentum, on each finished gradient tile for the others.
 
 Weight decay applies to weights, not biases. The optimizer's state (velocity, Adam's moments,
 RProp's step sizes) lives in the model and carries over between calls until the optimizer kind

@@ -12,6 +12,19 @@
 
 namespace fastbp::kernels {
 
+// One optimizer step's constants. State: sgd s1 = velocity; adam/adamw s1 = first moment,
+// s2 = second moment; rprop s1 = previous gradient, s2 = step sizes.
+template <typename T>
+struct UpdateRule {
+  OptimizerKind kind;
+  T lr, momentum;
+  bool nesterov;
+  T weight_decay;
+  T beta1, beta2, epsilon;
+  T step_scale;            // adam: lr / (1 - beta1^t)
+  T inv_sqrt_correction2;  // adam: 1 / sqrt(1 - beta2^t)
+  T eta_minus, eta_plus, step_min, step_max;
+};
 // The epilogue for one k-block, pointers at the block's origin. Only the last k-block applies
 // bias, activation, derivative and add_to; earlier ones accumulate into C.
 template <typename T>
@@ -26,6 +39,12 @@ struct BlockEpilogue {
   Activation deriv_activation;
   T* add_to;
   std::ptrdiff_t add_to_ld;
+  // the optimizer step on finished gradient tiles (see detail::Epilogue); param and the state
+  // arrays share C's leading dimension
+  const UpdateRule<T>* update;
+  T* param;
+  T* state1;
+  T* state2;
 };
 
 // One (m x kc) @ (kc x n) block. A is either packed (micro-panels of mr rows, k-major) or read
@@ -93,19 +112,6 @@ template <typename T>
 using OnlineBackward = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta, T lr,
                                 T mu, const T* next_x, T* next_product);
 
-// One optimizer step's constants. State: sgd s1 = velocity; adam/adamw s1 = first moment,
-// s2 = second moment; rprop s1 = previous gradient, s2 = step sizes.
-template <typename T>
-struct UpdateRule {
-  OptimizerKind kind;
-  T lr, momentum;
-  bool nesterov;
-  T weight_decay;
-  T beta1, beta2, epsilon;
-  T step_scale;            // adam: lr / (1 - beta1^t)
-  T inv_sqrt_correction2;  // adam: 1 / sqrt(1 - beta2^t)
-  T eta_minus, eta_plus, step_min, step_max;
-};
 template <typename T>
 using ApplyUpdate = void (*)(const UpdateRule<T>& rule, T* w, const T* g, T* s1, T* s2,
                              std::ptrdiff_t n, bool decay);
