@@ -23,9 +23,9 @@ MatrixView<T> row_major(const T* data, std::ptrdiff_t ld, const std::int64_t* ro
 //   v = act(v + bias[j])                  (bias optional; act may not be softmax)
 //   v = v * act_d'(deriv_of(i, j))        (optional; the derivative taken from an output)
 //   C(i, j) = v, and add_to(i, j) += v    (add_to optional: W += V for momentum)
-// With `update`, C receives the gradient and each finished tile of it at once takes the optimizer
-// step on the same tile of `param` (laid out like C) and its state arrays, while the tile is in
-// L1: no second pass over the gradient. Not supported by gemm_reference (the network tests
+// With `update`, each finished tile of the product (the gradient) takes the optimizer step on
+// the same tile of `param` (laid out like C) and its state arrays straight from registers; C
+// only holds partial sums between k-blocks and is never written when k fits one block. Not supported by gemm_reference (the network tests
 // check this path against an independent NumPy optimizer).
 template <typename T>
 struct Epilogue {
