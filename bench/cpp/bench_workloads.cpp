@@ -47,7 +47,8 @@ void BM_train_step(benchmark::State& state, const Workload& w) {
   fastbp::Network<T> net(w.layers, w.hidden, w.output, w.loss, 0);
   const auto targets = data.targets(w);
   net.train_step(data.X.data(), w.batch, targets, T(0.01));
-  for (auto _ : state) benchmark::DoNotOptimize(net.train_step(data.X.data(), w.batch, targets, T(0.01)));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(net.train_step(data.X.data(), w.batch, targets, T(0.01)));
   set_counters(state, w, double(state.iterations()) * double(w.batch));
 }
 
@@ -55,10 +56,14 @@ void BM_train_step(benchmark::State& state, const Workload& w) {
 // FANN has no ReLU or softmax: its closest substitutes time the same shapes.
 fann_activationfunc_enum fann_activation(fastbp::Activation a) {
   switch (a) {
-    case fastbp::Activation::relu: return FANN_LINEAR_PIECE;
-    case fastbp::Activation::tanh: return FANN_SIGMOID_SYMMETRIC;
-    case fastbp::Activation::identity: return FANN_LINEAR;
-    default: return FANN_SIGMOID;
+    case fastbp::Activation::relu:
+      return FANN_LINEAR_PIECE;
+    case fastbp::Activation::tanh:
+      return FANN_SIGMOID_SYMMETRIC;
+    case fastbp::Activation::identity:
+      return FANN_LINEAR;
+    default:
+      return FANN_SIGMOID;
   }
 }
 
@@ -100,18 +105,33 @@ const int kRegistered = [] {
   for (const Workload& w : fastbp_bench::workloads()) {
     const std::string name = w.name;
     benchmark::RegisterBenchmark(("fit/f32/" + name).c_str(), BM_fit_epoch<float>, w, sgd)
-        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
+        ->Arg(1)
+        ->Arg(2)
+        ->ArgName("threads")
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("fit/f64/" + name).c_str(), BM_fit_epoch<double>, w, sgd)
-        ->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
+        ->Arg(2)
+        ->ArgName("threads")
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
     for (const auto& [label, optimizer] : others)
       benchmark::RegisterBenchmark(("fit_" + std::string(label) + "/f32/" + name).c_str(),
                                    BM_fit_epoch<float>, w, optimizer)
-          ->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
+          ->Arg(2)
+          ->ArgName("threads")
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("train_step/f32/" + name).c_str(), BM_train_step<float>, w)
-        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
+        ->Arg(1)
+        ->Arg(2)
+        ->ArgName("threads")
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
 #if defined(FASTBP_BENCH_WITH_FANN)
     benchmark::RegisterBenchmark(("fann/f32/" + name).c_str(), BM_fann, w)
-        ->UseRealTime()->Unit(benchmark::kMicrosecond);
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
 #endif
   }
   return 0;

@@ -83,44 +83,71 @@ BoundTargets<T> bind_targets(const fastbp::Network<T>& net, py::ssize_t n, py::o
   return b;
 }
 
-// Optimizer and schedule settings arrive as dicts from fastbp.optimizers; every key must be known.
+// Optimizer and schedule settings arrive as dicts from fastbp.optimizers / fastbp.schedules;
+// every key must be known. Range checks are fastbp::validate's.
+template <typename Settings>
+struct Field {
+  const char* name;
+  double Settings::* real;
+  int Settings::* integer;
+  bool Settings::* flag;
+};
+
+template <typename Settings, std::size_t N>
+void set_field(Settings& s, const std::string& key, const py::handle& value,
+               const Field<Settings> (&fields)[N], const char* what) {
+  for (const Field<Settings>& f : fields) {
+    if (key != f.name) continue;
+    if (f.real) s.*f.real = value.cast<double>();
+    if (f.integer) s.*f.integer = value.cast<int>();
+    if (f.flag) s.*f.flag = value.cast<bool>();
+    return;
+  }
+  throw py::value_error(std::string(what) + ": unknown setting '" + key + "'");
+}
+
 fastbp::Optimizer optimizer_from(const py::dict& d) {
-  fastbp::Optimizer o;
+  using O = fastbp::Optimizer;
+  static const Field<O> fields[] = {
+      {"lr", &O::learning_rate, nullptr, nullptr},
+      {"momentum", &O::momentum, nullptr, nullptr},
+      {"nesterov", nullptr, nullptr, &O::nesterov},
+      {"weight_decay", &O::weight_decay, nullptr, nullptr},
+      {"beta1", &O::beta1, nullptr, nullptr},
+      {"beta2", &O::beta2, nullptr, nullptr},
+      {"epsilon", &O::epsilon, nullptr, nullptr},
+      {"epsilon_uncorrected", nullptr, nullptr, &O::epsilon_uncorrected},
+      {"eta_minus", &O::eta_minus, nullptr, nullptr},
+      {"eta_plus", &O::eta_plus, nullptr, nullptr},
+      {"step_init", &O::step_init, nullptr, nullptr},
+      {"step_min", &O::step_min, nullptr, nullptr},
+      {"step_max", &O::step_max, nullptr, nullptr}};
+  O o;
   for (const auto& [key, value] : d) {
     const std::string k = key.cast<std::string>();
-    if (k == "kind") o.kind = fastbp::parse_optimizer(value.cast<std::string>());
-    else if (k == "lr") o.learning_rate = value.cast<double>();
-    else if (k == "momentum") o.momentum = value.cast<double>();
-    else if (k == "nesterov") o.nesterov = value.cast<bool>();
-    else if (k == "weight_decay") o.weight_decay = value.cast<double>();
-    else if (k == "beta1") o.beta1 = value.cast<double>();
-    else if (k == "beta2") o.beta2 = value.cast<double>();
-    else if (k == "epsilon") o.epsilon = value.cast<double>();
-    else if (k == "epsilon_uncorrected") o.epsilon_uncorrected = value.cast<bool>();
-    else if (k == "eta_minus") o.eta_minus = value.cast<double>();
-    else if (k == "eta_plus") o.eta_plus = value.cast<double>();
-    else if (k == "step_init") o.step_init = value.cast<double>();
-    else if (k == "step_min") o.step_min = value.cast<double>();
-    else if (k == "step_max") o.step_max = value.cast<double>();
-    else throw py::value_error("optimizer: unknown setting '" + k + "'");
+    if (k == "kind")
+      o.kind = fastbp::parse_optimizer(value.cast<std::string>());
+    else
+      set_field(o, k, value, fields, "optimizer");
   }
   fastbp::validate(o);
   return o;
 }
 
 fastbp::LearningRateSchedule schedule_from(const py::dict& d) {
-  fastbp::LearningRateSchedule s;
+  using S = fastbp::LearningRateSchedule;
+  static const Field<S> fields[] = {
+      {"power_t", &S::power_t, nullptr, nullptr}, {"step_size", nullptr, &S::step_size, nullptr},
+      {"gamma", &S::gamma, nullptr, nullptr},     {"patience", nullptr, &S::patience, nullptr},
+      {"factor", &S::factor, nullptr, nullptr},   {"tol", &S::tol, nullptr, nullptr},
+      {"min_lr", &S::min_lr, nullptr, nullptr}};
+  S s;
   for (const auto& [key, value] : d) {
     const std::string k = key.cast<std::string>();
-    if (k == "kind") s.kind = fastbp::parse_schedule(value.cast<std::string>());
-    else if (k == "power_t") s.power_t = value.cast<double>();
-    else if (k == "step_size") s.step_size = value.cast<int>();
-    else if (k == "gamma") s.gamma = value.cast<double>();
-    else if (k == "patience") s.patience = value.cast<int>();
-    else if (k == "factor") s.factor = value.cast<double>();
-    else if (k == "tol") s.tol = value.cast<double>();
-    else if (k == "min_lr") s.min_lr = value.cast<double>();
-    else throw py::value_error("lr_schedule: unknown setting '" + k + "'");
+    if (k == "kind")
+      s.kind = fastbp::parse_schedule(value.cast<std::string>());
+    else
+      set_field(s, k, value, fields, "lr_schedule");
   }
   fastbp::validate(s);
   return s;
@@ -212,15 +239,13 @@ void bind_network(py::module_& m, const char* class_name) {
             return net.train_step(X.data(), n, t.targets, o);
           },
           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("optimizer"))
-      .def("reset_optimizer", &Net::reset_optimizer,
-           py::call_guard<py::gil_scoped_release>())
+      .def("reset_optimizer", &Net::reset_optimizer, py::call_guard<py::gil_scoped_release>())
       .def(
           "fit",
           [](Net& net, const CArray<T>& X, py::object values, py::object labels, int epochs,
              std::ptrdiff_t batch_size, const py::dict& optimizer, const py::dict& schedule,
              bool shuffle, std::uint64_t seed, int patience, double tol, bool restore_best,
-             py::object X_val, py::object val_values, py::object val_labels,
-             py::object on_epoch) {
+             py::object X_val, py::object val_values, py::object val_labels, py::object on_epoch) {
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
             BoundTargets<T> t = bind_targets(net, n, values, labels, "T");
             fastbp::FitOptions options;
@@ -270,8 +295,7 @@ void bind_network(py::module_& m, const char* class_name) {
           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("epochs"),
           py::arg("batch_size"), py::arg("optimizer"), py::arg("schedule"), py::arg("shuffle"),
           py::arg("seed"), py::arg("patience"), py::arg("tol"), py::arg("restore_best"),
-          py::arg("X_val"), py::arg("val_values"), py::arg("val_labels"),
-          py::arg("on_epoch"));
+          py::arg("X_val"), py::arg("val_values"), py::arg("val_labels"), py::arg("on_epoch"));
 }
 
 struct LayerDims {

@@ -175,8 +175,8 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
       const std::int64_t* next = batch == 1 && start + 1 < n ? order.data() + start + 1 : nullptr;
       if (adam) plan.rule = detail::update_rule<T>(options.optimizer, lr, m.steps + 1);
       try {
-        loss_sum += double(rows) *
-                    m.backprop(X, order.data() + start, rows, targets, plan, nullptr, next);
+        loss_sum +=
+            double(rows) * m.backprop(X, order.data() + start, rows, targets, plan, nullptr, next);
       } catch (const detail::NonFiniteLoss& e) {
         // The weights before this batch are finite but were heading for overflow (huge
         // weights give infinite outputs), so fall back to the last snapshot, whose epoch began
@@ -189,8 +189,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
             std::to_string(start / batch + 1) + ": the batch loss is " + e.describe() +
             "; the weights from the start of epoch " + std::to_string(safe_epoch) +
             " were put back and the optimizer state reset";
-        throw DivergenceError(what + ". Try a smaller learning rate.", epoch,
-                              start / batch + 1);
+        throw DivergenceError(what + ". Try a smaller learning rate.", epoch, start / batch + 1);
       }
     }
     samples_before += double(n);
@@ -222,7 +221,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   return history;
 }
 
-#define FASTBP_INSTANTIATE_FIT(T)                                                            \
+#define FASTBP_INSTANTIATE_FIT(T)                                                             \
   template std::vector<EpochLog> Network<T>::fit(const T*, std::ptrdiff_t, const Targets<T>&, \
                                                  const FitOptions&, const ValidationSet<T>*,  \
                                                  const EpochCallback&, const BatchCheck&);

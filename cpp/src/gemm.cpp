@@ -52,8 +52,8 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   const bool pack_b = b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 ||
                       (m > 2 * mr && k * n > kSmallOperand);
 
-  const int threads = threads_for_work(2.0 * double(m) * double(n) * double(k),
-                                       kGemmMinFlopsPerThread);
+  const int threads =
+      threads_for_work(2.0 * double(m) * double(n) * double(k), kGemmMinFlopsPerThread);
 
   // k-blocking keeps packed B panels in cache; with B read in place and A small, one pass over
   // k saves the partial-sum round trips through C. The k-blocks are of equal size (784 =

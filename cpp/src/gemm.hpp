@@ -25,8 +25,9 @@ MatrixView<T> row_major(const T* data, std::ptrdiff_t ld, const std::int64_t* ro
 //   C(i, j) = v, and add_to(i, j) += v    (add_to optional: W += V for momentum)
 // With `update`, each finished tile of the product (the gradient) takes the optimizer step on
 // the same tile of `param` (laid out like C) and its state arrays straight from registers; C
-// only holds partial sums between k-blocks and is never written when k fits one block. Not supported by gemm_reference (the network tests
-// check this path against an independent NumPy optimizer).
+// only holds partial sums between k-blocks and is never written when k fits one block. Not
+// supported by gemm_reference (the network tests check this path against an independent NumPy
+// optimizer).
 template <typename T>
 struct Epilogue {
   T alpha = T(1);

@@ -3,7 +3,6 @@
 #include "fastbp/network.hpp"
 
 #include <limits>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 

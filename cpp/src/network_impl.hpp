@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -70,8 +69,8 @@ struct NetworkImpl {
   // and cleared when the optimizer kind changes.
   AlignedVector<T> state[2];
   OptimizerKind state_kind = OptimizerKind::sgd;
-  long long steps = 0;           // optimizer steps taken with this state (Adam's t)
-  AlignedVector<T> gradient;     // for the non-fused optimizers
+  long long steps = 0;        // optimizer steps taken with this state (Adam's t)
+  AlignedVector<T> gradient;  // for the non-fused optimizers
   // W[l], b[l], then the first and second optimizer state of W[l] and b[l]: for the online
   // kernels
   std::vector<T*> pointers[6];
@@ -254,8 +253,8 @@ struct NetworkImpl {
                                     {delta[0].data(), delta[1].data()}};
     kern.online_forward(net, x, first_product_of == x ? first_product.data() : nullptr);
     T* output_delta = bias_grad.data();
-    const double loss_value = output_loss(output, loss, 1, layers[L], layer_outputs[L - 1], t,
-                                          rows, output_delta, T(1));
+    const double loss_value =
+        output_loss(output, loss, 1, layers[L], layer_outputs[L - 1], t, rows, output_delta, T(1));
     if (!std::isfinite(loss_value)) {
       first_product_of = nullptr;
       throw NonFiniteLoss{loss_value};
@@ -314,8 +313,8 @@ struct NetworkImpl {
         ep.state1 = at(s1, w_off[l]);
         ep.state2 = at(s2, w_off[l]);
         gemm<T>(n_in, n_out, n, input.transposed(), dz, g + w_off[l], n_out, ep);
-        apply_update(plan.rule, bias, bias_grad.data(), at(s1, b_off[l]), at(s2, b_off[l]),
-                     n_out, /*decay=*/false);
+        apply_update(plan.rule, bias, bias_grad.data(), at(s1, b_off[l]), at(s2, b_off[l]), n_out,
+                     /*decay=*/false);
         break;
       }
     }
@@ -400,15 +399,15 @@ struct NetworkImpl {
     const std::ptrdiff_t n_out = layers.back();
     std::vector<T> logits(std::size_t(n * n_out));
     double total = 0;
-    predict_chunks(n, logits.data(), [&](std::ptrdiff_t start, std::ptrdiff_t rows,
-                                         T* const* outs) {
-      forward(X + start * layers[0], nullptr, rows, outs, /*leave_logits=*/true);
-      Targets<T> shifted = targets;
-      if (shifted.values) shifted.values += start * n_out;
-      if (shifted.labels) shifted.labels += start;
-      total += output_loss(output, loss, rows, n_out, outs[n_weight_layers() - 1], shifted,
-                           nullptr, static_cast<T*>(nullptr), T(0));
-    });
+    predict_chunks(n, logits.data(),
+                   [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
+                     forward(X + start * layers[0], nullptr, rows, outs, /*leave_logits=*/true);
+                     Targets<T> shifted = targets;
+                     if (shifted.values) shifted.values += start * n_out;
+                     if (shifted.labels) shifted.labels += start;
+                     total += output_loss(output, loss, rows, n_out, outs[n_weight_layers() - 1],
+                                          shifted, nullptr, static_cast<T*>(nullptr), T(0));
+                   });
     return total / double(n);
   }
 };
@@ -421,8 +420,9 @@ class TrainingLock {
  public:
   explicit TrainingLock(NetworkImpl<T>& m) : m_(m) {
     if (m.trained_by_this_thread())
-      throw std::logic_error("this model is already being trained by this thread (a fit "
-                             "callback cannot train or take gradients of its own model)");
+      throw std::logic_error(
+          "this model is already being trained by this thread (a fit "
+          "callback cannot train or take gradients of its own model)");
     m.guard.lock();
     m.trainer.store(std::this_thread::get_id());
   }

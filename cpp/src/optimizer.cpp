@@ -84,7 +84,8 @@ void validate(const Optimizer& o) {
       require_positive("epsilon", o.epsilon);
       break;
     case OptimizerKind::rprop:
-      if (!(o.eta_minus > 0 && o.eta_minus < 1)) fail("eta_minus", "a value in (0, 1)", o.eta_minus);
+      if (!(o.eta_minus > 0 && o.eta_minus < 1))
+        fail("eta_minus", "a value in (0, 1)", o.eta_minus);
       if (!(std::isfinite(o.eta_plus) && o.eta_plus > 1))
         fail("eta_plus", "a finite value > 1", o.eta_plus);
       if (!(std::isfinite(o.step_min) && o.step_min >= 0))

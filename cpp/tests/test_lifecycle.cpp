@@ -72,9 +72,9 @@ void train_and_destroy(const Optimizer& optimizer, std::ptrdiff_t batch, std::ui
 
 void test_many_lifecycles(int threads) {
   fastbp::set_num_threads(threads);
-  const Optimizer optimizers[] = {Optimizer::sgd(0.05), Optimizer::sgd(0.05, 0.9),
-                                  Optimizer::sgd(0.05, 0.9, true, 1e-3), Optimizer::adam(),
-                                  Optimizer::adamw(), Optimizer::rprop()};
+  const Optimizer optimizers[] = {
+      Optimizer::sgd(0.05), Optimizer::sgd(0.05, 0.9), Optimizer::sgd(0.05, 0.9, true, 1e-3),
+      Optimizer::adam(),    Optimizer::adamw(),        Optimizer::rprop()};
   std::uint64_t seed = 0;
   for (int round = 0; round < 5; ++round)
     for (const Optimizer& o : optimizers)

@@ -45,13 +45,13 @@ struct FitOptions {
 };
 
 struct EpochLog {
-  int epoch = 0;            // 1-based
-  double loss = 0;          // mean training loss over the epoch's samples, before each step
-  double val_loss = 0;      // NaN without a validation set
-  double val_accuracy = 0;  // NaN without a validation set or for regression
-  double seconds = 0;       // wall time of the epoch's training (validation excluded)
-  double learning_rate = 0; // the rate this epoch trained with
-  bool best = false;        // the monitored loss improved on every earlier epoch by more than tol
+  int epoch = 0;             // 1-based
+  double loss = 0;           // mean training loss over the epoch's samples, before each step
+  double val_loss = 0;       // NaN without a validation set
+  double val_accuracy = 0;   // NaN without a validation set or for regression
+  double seconds = 0;        // wall time of the epoch's training (validation excluded)
+  double learning_rate = 0;  // the rate this epoch trained with
+  bool best = false;         // the monitored loss improved on every earlier epoch by more than tol
 };
 
 // A training step met a NaN or infinite loss. train_step leaves the model as it was; fit puts
@@ -61,7 +61,7 @@ class DivergenceError : public std::runtime_error {
  public:
   DivergenceError(const std::string& message, int epoch, std::ptrdiff_t batch)
       : std::runtime_error(message), epoch_(epoch), batch_(batch) {}
-  int epoch() const { return epoch_; }            // 1-based; 0 outside fit
+  int epoch() const { return epoch_; }             // 1-based; 0 outside fit
   std::ptrdiff_t batch() const { return batch_; }  // 1-based within the epoch; 0 outside fit
 
  private:
@@ -103,7 +103,9 @@ class Network {
   std::size_t weight_offset(std::size_t l) const;
   std::size_t bias_offset(std::size_t l) const;
 
-  // out is (n, n_out). Safe to call from several threads at once.
+  // out is (n, n_out). Safe to call from several threads at once; a call made while the model
+  // trains (fit, train_step, gradients: serialised among themselves) waits for that call to
+  // finish, except from the training thread itself (an epoch callback).
   void predict(const T* X, std::ptrdiff_t n, T* out) const;
   // Mean loss over the n samples.
   double loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const;

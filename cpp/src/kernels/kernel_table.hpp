@@ -96,7 +96,7 @@ struct OnlineNet {
   T* const* bias_velocity;
   T* const* weight_state2;  // second optimizer state (Adam's v, RProp's steps); null when unused
   T* const* bias_state2;
-  T* row_gradient;          // a buffer of the widest layer, for online_backward_rule
+  T* row_gradient;  // a buffer of the widest layer, for online_backward_rule
   Activation hidden, output;
   T* const* outputs;    // layer outputs; the last layer leaves its logits
   T* delta_scratch[2];  // two buffers of the widest layer
