@@ -95,7 +95,6 @@ class ScheduledRate {
   BestSoFar plateau_;
 };
 
-template <typename T>
 void check_options(const FitOptions& o) {
   if (o.epochs < 0) detail::fail("epochs: expected >= 0, got " + std::to_string(o.epochs));
   if (o.batch_size < 1)
@@ -117,7 +116,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   Impl& m = *impl_;
   m.check_input(X, n);
   m.check_targets(n, targets);
-  check_options<T>(options);
+  check_options(options);
   if (validation) {
     m.check_input(validation->X, validation->n);
     m.check_targets(validation->n, validation->targets);
@@ -182,8 +181,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
         // weights give infinite outputs), so fall back to the last snapshot, whose epoch began
         // after a whole epoch of finite losses, and drop the optimizer state that led here.
         std::copy(safe_params.begin(), safe_params.end(), m.params.begin());
-        for (auto& s : m.state) detail::AlignedVector<T>().swap(s);
-        m.steps = 0;
+        m.clear_optimizer_state();
         const std::string what =
             "training diverged at epoch " + std::to_string(epoch) + ", batch " +
             std::to_string(start / batch + 1) + ": the batch loss is " + e.describe() +

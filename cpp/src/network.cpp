@@ -161,8 +161,7 @@ template <typename T>
 void Network<T>::reset_optimizer() {
   Impl& m = *impl_;
   detail::TrainingLock<T> lock(m);
-  for (auto& s : m.state) detail::AlignedVector<T>().swap(s);
-  m.steps = 0;
+  m.clear_optimizer_state();
 }
 
 template class Network<float>;

@@ -1,7 +1,7 @@
 // The inside of Network<T>: parameters, optimizer state and the per-batch workspace, and one
 // backpropagation step strung from the fused passes — forward (GEMM + bias + activation), the
 // loss layer, backward-data (GEMM + activation derivative) and backward-weights (GEMM + SGD or
-// momentum update in its epilogue, or GEMM into a gradient buffer + the optimizer's update).
+// momentum update in its epilogue, or any other optimizer's step on each finished tile).
 // Shared by network.cpp (construction, single steps, inference) and fit.cpp (the epoch loop).
 #pragma once
 
@@ -69,8 +69,10 @@ struct NetworkImpl {
   // and cleared when the optimizer kind changes.
   AlignedVector<T> state[2];
   OptimizerKind state_kind = OptimizerKind::sgd;
-  long long steps = 0;        // optimizer steps taken with this state (Adam's t)
-  AlignedVector<T> gradient;  // for the non-fused optimizers
+  long long steps = 0;  // optimizer steps taken with this state (Adam's t)
+  // C of the weight-gradient GEMM for the other optimizers: only partial sums between k-blocks
+  // land here (the finished tiles go straight into the optimizer step)
+  AlignedVector<T> gradient;
   // W[l], b[l], then the first and second optimizer state of W[l] and b[l]: for the online
   // kernels
   std::vector<T*> pointers[6];
@@ -150,12 +152,17 @@ struct NetworkImpl {
       fail("X: " + std::to_string(n) + " samples overflow the size of the network's buffers");
   }
 
+  // Forgets velocity, moments, step sizes and Adam's step count (memory released).
+  void clear_optimizer_state() {
+    for (auto& s : state) AlignedVector<T>().swap(s);
+    steps = 0;
+  }
+
   // Gets the optimizer state ready for `o` and says what the next step does.
   StepPlan<T> plan_step(const Optimizer& o, double learning_rate) {
     if (o.kind != state_kind) {
-      for (auto& s : state) AlignedVector<T>().swap(s);
+      clear_optimizer_state();
       state_kind = o.kind;
-      steps = 0;
     }
     const bool sgd = o.kind == OptimizerKind::sgd;
     const bool needs_first = !sgd || o.momentum != 0;

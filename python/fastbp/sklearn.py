@@ -48,6 +48,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _validation as check
 from .mlp import MLP
 from .optimizers import SGD, Adam, RProp
 
@@ -55,37 +56,6 @@ _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "
 _OUT_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
 _SOLVERS = ("sgd", "adam", "rprop")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
-
-
-def _check_real(name, value, low, high=None, low_open=False, high_open=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
-    ok = np.isfinite(value) or (high is None and value == np.inf and name == "n_iter_no_change")
-    ok &= value > low if low_open else value >= low
-    if high is not None:
-        ok &= value < high if high_open else value <= high
-    if not ok:
-        interval = (f"{'(' if low_open else '['}{low}, "
-                    f"{'inf' if high is None else high}{')' if high_open or high is None else ']'}")
-        raise ValueError(f"{name}: expected a value in {interval}, got {value!r}")
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
-
-
-def _check_choice(name, value, allowed):
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, "
-                         f"got {value!r}")
-
-
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
 class _BaseMLP(BaseEstimator):
@@ -155,36 +125,36 @@ class _BaseMLP(BaseEstimator):
             raise TypeError(f"hidden_layer_sizes: expected an int or a sequence of ints, got "
                             f"{type(self.hidden_layer_sizes).__name__}") from None
         for i, s in enumerate(sizes):
-            _check_int(f"hidden_layer_sizes[{i}]", s, 1)
+            check.integer(f"hidden_layer_sizes[{i}]", s, minimum=1)
         return [int(s) for s in sizes]
 
     def _check_params(self):
-        _check_choice("activation", self.activation, tuple(_ACTIVATIONS))
+        check.choice("activation", self.activation, tuple(_ACTIVATIONS))
         if self.solver == "lbfgs":
             raise ValueError("solver: 'lbfgs' is not available in fastbp; use 'adam', 'sgd' "
                              "or 'rprop'")
-        _check_choice("solver", self.solver, _SOLVERS)
-        _check_real("alpha", self.alpha, 0)
+        check.choice("solver", self.solver, _SOLVERS)
+        check.real("alpha", self.alpha, low=0)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            _check_int("batch_size", self.batch_size, 1)
-        _check_choice("learning_rate", self.learning_rate, _LEARNING_RATES)
-        _check_real("learning_rate_init", self.learning_rate_init, 0, low_open=True)
-        _check_real("power_t", self.power_t, 0)
-        _check_int("max_iter", self.max_iter, 1)
-        _check_bool("shuffle", self.shuffle)
-        _check_real("tol", self.tol, 0)
-        _check_bool("warm_start", self.warm_start)
-        _check_real("momentum", self.momentum, 0, 1, high_open=True)
-        _check_bool("nesterovs_momentum", self.nesterovs_momentum)
-        _check_bool("early_stopping", self.early_stopping)
-        _check_real("validation_fraction", self.validation_fraction, 0, 1, high_open=True)
-        _check_real("beta_1", self.beta_1, 0, 1, high_open=True)
-        _check_real("beta_2", self.beta_2, 0, 1, high_open=True)
-        _check_real("epsilon", self.epsilon, 0, low_open=True)
+            check.integer("batch_size", self.batch_size, minimum=1)
+        check.choice("learning_rate", self.learning_rate, _LEARNING_RATES)
+        check.real("learning_rate_init", self.learning_rate_init, low=0, low_open=True)
+        check.real("power_t", self.power_t, low=0)
+        check.integer("max_iter", self.max_iter, minimum=1)
+        check.boolean("shuffle", self.shuffle)
+        check.real("tol", self.tol, low=0)
+        check.boolean("warm_start", self.warm_start)
+        check.real("momentum", self.momentum, low=0, high=1, high_open=True)
+        check.boolean("nesterovs_momentum", self.nesterovs_momentum)
+        check.boolean("early_stopping", self.early_stopping)
+        check.real("validation_fraction", self.validation_fraction, low=0, high=1, high_open=True)
+        check.real("beta_1", self.beta_1, low=0, high=1, high_open=True)
+        check.real("beta_2", self.beta_2, low=0, high=1, high_open=True)
+        check.real("epsilon", self.epsilon, low=0, low_open=True)
         if self.n_iter_no_change != np.inf:
-            _check_int("n_iter_no_change", self.n_iter_no_change, 1)
-        if self.dtype is not None and str(np.dtype(self.dtype)) not in ("float32", "float64"):
-            raise ValueError(f"dtype: expected None, 'float32' or 'float64', got {self.dtype!r}")
+            check.integer("n_iter_no_change", self.n_iter_no_change, minimum=1)
+        if self.dtype is not None:
+            check.dtype_name(self.dtype)
         return self._hidden_sizes()
 
     # -- training ----------------------------------------------------------------------------
