@@ -34,15 +34,23 @@ Level parse_level(const std::string& name) {
                               "'; expected one of portable, avx2, avx512");
 }
 
+// Each table is built the first time its level is chosen, never before: the functions that build
+// them are compiled with that level's ISA flags, and the compiler is free to use wide registers
+// even to fill in a struct (avx512_kernels() did, with vinserti64x4, and crashed the first call
+// into the library on CPUs without AVX-512).
 const KernelSet& kernel_set(Level level) {
-  static const KernelSet portable = portable_kernels();
 #if defined(FASTBP_HAVE_X86_KERNELS)
-  static const KernelSet avx2 = avx2_kernels();
-  static const KernelSet avx512 = avx512_kernels();
-  if (level == kAvx512) return avx512;
-  if (level == kAvx2) return avx2;
+  if (level == kAvx512) {
+    static const KernelSet avx512 = avx512_kernels();
+    return avx512;
+  }
+  if (level == kAvx2) {
+    static const KernelSet avx2 = avx2_kernels();
+    return avx2;
+  }
 #endif
   (void)level;
+  static const KernelSet portable = portable_kernels();
   return portable;
 }
 
