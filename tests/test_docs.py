@@ -8,7 +8,7 @@ import pytest
 
 @pytest.mark.parametrize("module", ["fastbp", "fastbp._core", "fastbp.mlp", "fastbp.gradcheck",
                                     "fastbp.functional", "fastbp.history", "fastbp.optimizers",
-                                    "fastbp.schedules", "fastbp.sklearn"])
+                                    "fastbp.schedules", "fastbp.sklearn", "fastbp.parallel"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0, f"{module} has no examples"

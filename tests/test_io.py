@@ -1,5 +1,12 @@
 """save/load round trips bit for bit and rejects what is not a model."""
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -28,6 +35,74 @@ def test_save_keeps_the_given_name_and_leaves_no_temp_files(tmp_path):
     net.save(tmp_path / "model")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     assert fastbp.MLP.load(tmp_path / "model").layers == [2, 2]
+
+
+# A child that saves over `path` and is killed (SIGKILL, no cleanup possible) at the given point.
+_KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+import fastbp
+from fastbp import _files
+path, point = sys.argv[1], sys.argv[2]
+def die(*args, **kwargs):
+    if point == "mid-write":
+        args[0].write(b"PK\\x03\\x04 half a model")
+        args[0].flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+if point == "mid-write":
+    _files.np.savez = die
+else:
+    _files.os.replace = die
+fastbp.MLP([40, 30, 3], seed=1).save(path)
+"""
+
+
+def _save_killed(path, point):
+    done = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(path), point],
+                          capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def _temp_files(directory):
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".fastbp-"))
+
+
+def test_a_killed_save_keeps_the_old_model_and_the_next_save_removes_its_temp_files(tmp_path):
+    path = tmp_path / "model.npz"
+    old = fastbp.MLP([40, 30, 3], seed=0)
+    old.save(path)
+    left_before = []
+    for point in ("mid-write", "before-rename"):
+        _save_killed(path, point)
+        left = _temp_files(tmp_path)
+        # Each killed save leaves its file; each save removes the file of an earlier dead one.
+        assert len(left) == 1 and left != left_before, left
+        left_before = left
+        np.testing.assert_array_equal(fastbp.MLP.load(path).weights[0], old.weights[0])
+    new = fastbp.MLP([40, 30, 3], seed=2)
+    new.save(path)
+    assert _temp_files(tmp_path) == []
+    np.testing.assert_array_equal(fastbp.MLP.load(path).weights[0], new.weights[0])
+
+
+def test_save_removes_only_temp_files_whose_writer_is_gone(tmp_path):
+    host = socket.gethostname()
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    live = tmp_path / f".fastbp-model.npz.{host}.{os.getpid()}.abcd1234.tmp"
+    dead = tmp_path / f".fastbp-model.npz.{host}.{finished.pid}.abcd1234.tmp"
+    other_target = tmp_path / f".fastbp-other.npz.{host}.{finished.pid}.abcd1234.tmp"
+    legacy_old = tmp_path / ".fastbp-k3j_x9a1.npz.tmp"
+    legacy_new = tmp_path / ".fastbp-q8w7e6r5.npz.tmp"
+    unrelated = tmp_path / "notes.tmp"
+    for f in (live, dead, other_target, legacy_old, legacy_new, unrelated):
+        f.write_bytes(b"x")
+    two_hours_ago = time.time() - 7200
+    os.utime(legacy_old, (two_hours_ago, two_hours_ago))
+    fastbp.MLP([2, 2], seed=0).save(tmp_path / "model.npz")
+    left = {p.name for p in tmp_path.iterdir()}
+    assert dead.name not in left and legacy_old.name not in left
+    assert {live.name, other_target.name, legacy_new.name, unrelated.name, "model.npz"} == left
 
 
 def test_load_rejects_bad_files(tmp_path):

@@ -3,6 +3,8 @@ side is checked for leaks by LeakSanitizer in CI; this covers the Python binding
 
 import gc
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,3 +51,36 @@ def test_create_train_destroy_cycles_do_not_grow_memory(tmp_path):
     growth = resident_bytes() - before
     # a leak of even one small buffer per cycle would exceed this over 2000 cycles
     assert growth < 4 * 2**20, f"resident memory grew by {growth / 2**20:.1f} MiB"
+
+
+_OUT_OF_MEMORY = """
+import resource, sys
+import numpy as np
+import fastbp
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+try:
+    fastbp.MLP([100000, 100000, 10])
+except MemoryError as exc:
+    print(exc)
+net = fastbp.MLP([100, 10000, 10])
+X = np.zeros((30000, 100), np.float32)
+try:
+    net.fit(X, np.zeros((30000, 10), np.float32), epochs=1, batch_size=30000)
+except MemoryError as exc:
+    print(exc)
+print(net.predict(X[:2]).shape)  # the model is still usable
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs RLIMIT_AS")
+def test_memory_error_names_the_buffer_and_its_size():
+    done = subprocess.run([sys.executable, "-c", _OUT_OF_MEMORY], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    parameters, workspace, shape = done.stdout.strip().splitlines()
+    # [100000, 100000, 10] holds 10,001,100,010 float32 values, each array padded to 64 bytes.
+    assert parameters.startswith("not enough memory for the network's parameters: "
+                                 "40,004,400,064 bytes (37.26 GiB)"), parameters
+    assert workspace.startswith("not enough memory for the training workspace"), workspace
+    assert "bytes (" in workspace
+    assert shape == "(2, 10)"

@@ -151,10 +151,12 @@ def test_core_module_rejects_bad_shapes_without_crashing():
 
 def test_threads_setting():
     before = fastbp.get_num_threads()
-    with pytest.raises(ValueError, match=r"\[1, 1024\]"):
+    with pytest.raises(ValueError, match=r"^n: expected an integer in \[1, 1024\], got 0"):
         fastbp.set_num_threads(0)
     with pytest.raises(ValueError, match=r"\[1, 1024\]"):
         fastbp.set_num_threads(10**6)
+    with pytest.raises(TypeError, match=r"^n: expected an integer, got float"):
+        fastbp.set_num_threads(2.5)
     fastbp.set_num_threads(1)
     assert fastbp.get_num_threads() == 1
     fastbp.set_num_threads(before)

@@ -422,24 +422,14 @@ epochs; the model is left with finite weights from before the divergence) and ML
         throw py::type_error("all_finite: expected float32 or float64");
       },
       py::arg("array"), "True when no element is NaN or infinite (SIMD, GIL released).");
-  m.def("get_num_threads", &fastbp::get_num_threads,
-        R"(The number of threads the kernels may use (OMP_NUM_THREADS or the cores by default).
-
->>> import fastbp
->>> fastbp.get_num_threads() >= 1
-True
-)");
-  m.def("set_num_threads", &fastbp::set_num_threads, py::arg("n"),
-        R"(Sets the threads the kernels may use, 1 to 1024 (never more than the processors run).
-
-Small products stay on one thread whatever the setting.
-
->>> import fastbp
->>> before = fastbp.get_num_threads()
->>> fastbp.set_num_threads(1); fastbp.get_num_threads()
-1
->>> fastbp.set_num_threads(before)
-)");
+  // Thread control; fastbp.parallel checks arguments and documents these.
+  m.def("get_num_threads", &fastbp::get_num_threads);
+  m.def("set_num_threads", &fastbp::set_num_threads, py::arg("n"));
+  m.def("threads_disabled_by_fork", &fastbp::threads_disabled_by_fork);
+  m.def("set_parallel_threshold", &fastbp::set_parallel_threshold, py::arg("flops_per_thread"));
+  m.def("parallel_threshold", &fastbp::parallel_threshold);
+  m.def("threads_used", &fastbp::threads_used);
+  m.def("reset_threads_used", &fastbp::reset_threads_used);
   m.def("simd_level", &fastbp::simd_level,
         R"(The SIMD instruction set the kernels use: "avx512", "avx2" or "portable".
 

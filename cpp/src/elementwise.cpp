@@ -1,6 +1,7 @@
 #include "elementwise.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "activation_math.hpp"
@@ -156,13 +157,12 @@ bool all_finite(const T* x, std::ptrdiff_t n) {
   // A memory-bound pass: about one flop per element decides the thread count.
   const int threads = threads_for_work(double(n));
   if (threads <= 1) return check(x, n);
-  bool ok = true;
-#pragma omp parallel for num_threads(threads) reduction(&& : ok)
-  for (int t = 0; t < threads; ++t) {
-    const std::ptrdiff_t begin = n * t / threads, end = n * (t + 1) / threads;
-    ok = ok && check(x + begin, end - begin);
-  }
-  return ok;
+  std::atomic<bool> ok{true};
+  run_team(threads, [&](int t, int team) {
+    const std::ptrdiff_t begin = n * t / team, end = n * (t + 1) / team;
+    if (!check(x + begin, end - begin)) ok.store(false, std::memory_order_relaxed);
+  });
+  return ok.load();
 }
 
 #define FASTBP_INSTANTIATE(T)                                                                \

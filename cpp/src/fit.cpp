@@ -136,7 +136,9 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   std::iota(order.begin(), order.end(), std::int64_t(0));
   detail::SplitMix64 rng(options.seed);
   const std::ptrdiff_t n_out = m.layers.back();
-  std::vector<T> val_out(validation ? std::size_t(validation->n * n_out) : 0);
+  std::vector<T> val_out;
+  detail::assign_or_explain(val_out, validation ? std::size_t(validation->n * n_out) : 0, T(0),
+                            "the validation outputs");
   const double nan = std::numeric_limits<double>::quiet_NaN();
 
   ScheduledRate rate(options.schedule, options.optimizer.learning_rate);
@@ -145,7 +147,10 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   detail::AlignedVector<T> best_params;
   // Weights to fall back on when training diverges: a copy every few epochs, so that the copy
   // costs well under 1% of the training even when an epoch is a single batch.
-  detail::AlignedVector<T> safe_params(m.params);
+  detail::AlignedVector<T> safe_params;
+  detail::assign_or_explain(safe_params, m.params.size(), T(0),
+                            "the copy of the parameters kept against divergence");
+  std::copy(m.params.begin(), m.params.end(), safe_params.begin());
   int safe_epoch = 1;
   const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / n));
 

@@ -13,17 +13,6 @@
 #include "scratch.hpp"
 #include "threading_internal.hpp"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#else
-static int omp_get_thread_num() {
-  return 0;
-}
-static int omp_get_num_threads() {
-  return 1;
-}
-#endif
-
 namespace fastbp::detail {
 
 // A threaded GEMM pays a fork/join and up to three barriers per k-block: below ~1.5 MFLOP per
@@ -77,18 +66,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   T* packed_b = pack_b ? thread_scratch<T>(ScratchSlot::packed_b, kc_max * nc_max) : nullptr;
   T* b_edge = pack_b ? nullptr : thread_scratch<T>(ScratchSlot::b_edge, kc_max * nr);
 
-  // Each thread takes a static share of every stage, with a barrier between stages; on one
-  // thread the same code runs with no OpenMP runtime call at all.
+  // Each thread takes a static share of every stage, with a barrier between stages.
   auto run = [&](int tid, int team) {
     auto share = [tid, team](std::ptrdiff_t count, std::ptrdiff_t& begin, std::ptrdiff_t& end) {
       begin = count * tid / team;
       end = count * (tid + 1) / team;
     };
-    auto barrier = [team]() {
-      if (team > 1) {
-#pragma omp barrier
-      }
-    };
+    auto barrier = [team]() { team_barrier(team); };
     std::ptrdiff_t begin, end;
     for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {
       const std::ptrdiff_t nc = std::min(NC, n - jc);
@@ -158,12 +142,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
     }
   };
 
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    run(omp_get_thread_num(), omp_get_num_threads());
-  } else {
-    run(0, 1);
-  }
+  run_team(threads, run);
 }
 
 template <typename T>

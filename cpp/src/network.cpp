@@ -10,6 +10,7 @@
 
 namespace fastbp {
 
+using detail::assign_or_explain;
 using detail::fail;
 
 template <typename T>
@@ -45,7 +46,7 @@ Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activ
     m.b_off.push_back(total);
     total = align_up(total + c);
   }
-  m.params.assign(total, T(0));
+  assign_or_explain(m.params, total, T(0), "the network's parameters");
   m.initialise(seed);
   for (auto& p : m.pointers) p.assign(m.n_weight_layers(), nullptr);
   for (std::size_t l = 0; l < m.n_weight_layers(); ++l) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "aligned_allocator.hpp"
+#include "allocation.hpp"
 #include "elementwise.hpp"
 #include "fastbp/network.hpp"
 #include "fastbp/threading.hpp"
@@ -167,14 +168,16 @@ struct NetworkImpl {
     const bool sgd = o.kind == OptimizerKind::sgd;
     const bool needs_first = !sgd || o.momentum != 0;
     if (needs_first && state[0].empty()) {
-      state[0].assign(params.size(), T(0));
+      assign_or_explain(state[0], params.size(), T(0), "the optimizer state");
       for (std::size_t l = 0; l < n_weight_layers(); ++l) {
         pointers[2][l] = state[0].data() + w_off[l];
         pointers[3][l] = state[0].data() + b_off[l];
       }
     }
     if (!sgd && state[1].empty()) {
-      state[1].assign(params.size(), o.kind == OptimizerKind::rprop ? T(o.step_init) : T(0));
+      assign_or_explain(state[1], params.size(),
+                        o.kind == OptimizerKind::rprop ? T(o.step_init) : T(0),
+                        "the optimizer state");
       for (std::size_t l = 0; l < n_weight_layers(); ++l) {
         pointers[4][l] = state[1].data() + w_off[l];
         pointers[5][l] = state[1].data() + b_off[l];
@@ -190,7 +193,8 @@ struct NetworkImpl {
       return plan;
     }
     plan.pass = WeightPass::optimizer;
-    if (gradient.empty()) gradient.assign(params.size(), T(0));
+    if (gradient.empty())
+      assign_or_explain(gradient, params.size(), T(0), "the gradient buffer");
     return plan;
   }
 
@@ -202,14 +206,14 @@ struct NetworkImpl {
       total += std::size_t(n * layers[l + 1]);
       widest = std::max(widest, layers[l + 1]);
     }
-    activations.assign(total, T(0));
+    assign_or_explain(activations, total, T(0), "the training workspace (layer outputs)");
     layer_outputs.resize(n_weight_layers());
     for (std::size_t l = 0, offset = 0; l < n_weight_layers(); ++l) {
       layer_outputs[l] = activations.data() + offset;
       offset += std::size_t(n * layers[l + 1]);
     }
-    delta[0].assign(std::size_t(n * widest), T(0));
-    delta[1].assign(std::size_t(n * widest), T(0));
+    for (auto& d : delta)
+      assign_or_explain(d, std::size_t(n * widest), T(0), "the training workspace (deltas)");
     bias_grad.assign(std::size_t(widest), T(0));
     row_gradient.assign(std::size_t(widest), T(0));
     capacity = n;
@@ -386,7 +390,8 @@ struct NetworkImpl {
       off[l] = total;
       total += std::size_t(chunk * layers[l + 1]);
     }
-    std::vector<T> buffer(total);
+    std::vector<T> buffer;
+    assign_or_explain(buffer, total, T(0), "the inference workspace");
     std::vector<T*> outs(L);
     for (std::ptrdiff_t start = 0; start < n; start += chunk) {
       const std::ptrdiff_t rows = std::min(chunk, n - start);
@@ -404,7 +409,8 @@ struct NetworkImpl {
 
   double mean_loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const {
     const std::ptrdiff_t n_out = layers.back();
-    std::vector<T> logits(std::size_t(n * n_out));
+    std::vector<T> logits;
+    assign_or_explain(logits, std::size_t(n * n_out), T(0), "the outputs of the loss evaluation");
     double total = 0;
     predict_chunks(n, logits.data(),
                    [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {

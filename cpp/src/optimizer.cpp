@@ -206,15 +206,14 @@ void apply_update(const kernels::UpdateRule<T>& rule, T* w, const T* g, T* s1, T
   // Memory-bound: a few flops per element decide the thread count.
   const int threads = threads_for_work(4.0 * double(n));
   if (threads <= 1) return update(rule, w, g, s1, s2, n, decay);
-#pragma omp parallel for num_threads(threads)
-  for (int t = 0; t < threads; ++t) {
+  run_team(threads, [&](int t, int team) {
     // Chunks start on a cache line (16 floats / 8 doubles) so no two threads share one.
     constexpr std::ptrdiff_t line = 64 / sizeof(T);
-    const std::ptrdiff_t begin = (n * t / threads) / line * line;
-    const std::ptrdiff_t end = t + 1 == threads ? n : (n * (t + 1) / threads) / line * line;
+    const std::ptrdiff_t begin = (n * t / team) / line * line;
+    const std::ptrdiff_t end = t + 1 == team ? n : (n * (t + 1) / team) / line * line;
     update(rule, w + begin, g + begin, s1 ? s1 + begin : nullptr, s2 ? s2 + begin : nullptr,
            end - begin, decay);
-  }
+  });
 }
 
 template kernels::UpdateRule<float> update_rule<float>(const Optimizer&, double, long long);

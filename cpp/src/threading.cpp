@@ -1,15 +1,15 @@
+// The thread setting, the work thresholds, fork safety and the record of team sizes.
 #include "fastbp/threading.hpp"
+
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "threading_internal.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 namespace fastbp {
 namespace {
@@ -35,17 +35,62 @@ std::atomic<int>& thread_setting() {
   return n;
 }
 
+// Negative: each kernel's own measured threshold.
+std::atomic<double> threshold_override{-1.0};
+
+// Set once this process (or, inherited through fork, an ancestor) has started an OpenMP team.
+std::atomic<bool> team_pool_exists{false};
+// Set in a child forked after that: its OpenMP pool has no threads, so it must never start a team.
+std::atomic<bool> forked_after_teams{false};
+std::atomic<int> largest_team{1};
+
+void on_fork_child() {
+  if (team_pool_exists.load(std::memory_order_relaxed))
+    forked_after_teams.store(true, std::memory_order_relaxed);
+}
+
+// Registered when the library is loaded, before any team can exist.
+const bool fork_handler_registered = [] {
+  return pthread_atfork(nullptr, nullptr, &on_fork_child) == 0;
+}();
+
 }  // namespace
 
 int get_num_threads() {
+  if (forked_after_teams.load(std::memory_order_relaxed)) return 1;
   return thread_setting().load(std::memory_order_relaxed);
 }
 
 void set_num_threads(int n) {
   if (n < 1 || n > kMaxThreads)
-    throw std::invalid_argument("number of threads must be in [1, " + std::to_string(kMaxThreads) +
-                                "], got " + std::to_string(n));
+    throw std::invalid_argument("set_num_threads: n must be in [1, " +
+                                std::to_string(kMaxThreads) + "], got " + std::to_string(n));
   thread_setting().store(n, std::memory_order_relaxed);
+}
+
+bool threads_disabled_by_fork() {
+  (void)fork_handler_registered;
+  return forked_after_teams.load(std::memory_order_relaxed);
+}
+
+void set_parallel_threshold(double flops_per_thread) {
+  if (!std::isfinite(flops_per_thread))
+    throw std::invalid_argument("set_parallel_threshold: expected a finite number, got " +
+                                std::to_string(flops_per_thread));
+  threshold_override.store(flops_per_thread < 0 ? -1.0 : flops_per_thread,
+                           std::memory_order_relaxed);
+}
+
+double parallel_threshold() {
+  return threshold_override.load(std::memory_order_relaxed);
+}
+
+int threads_used() {
+  return largest_team.load(std::memory_order_relaxed);
+}
+
+void reset_threads_used() {
+  largest_team.store(1, std::memory_order_relaxed);
 }
 
 namespace detail {
@@ -54,9 +99,24 @@ int threads_for_work(double flops, double min_flops_per_thread) {
   // More threads than processors only adds context switches to every barrier.
   static const int processors = available_processors();
   const int n = std::min(get_num_threads(), processors);
-  if (n <= 1 || flops < 2 * min_flops_per_thread) return 1;
-  const int useful = int(flops / min_flops_per_thread);
-  return useful < n ? useful : n;
+  if (n <= 1) return 1;
+  const double forced = threshold_override.load(std::memory_order_relaxed);
+  const double per_thread = forced >= 0 ? forced : min_flops_per_thread;
+  if (per_thread <= 0) return n;
+  if (flops < 2 * per_thread) return 1;
+  const double useful = flops / per_thread;
+  return useful < double(n) ? int(useful) : n;
+}
+
+void note_team_starting() {
+  team_pool_exists.store(true, std::memory_order_relaxed);
+}
+
+void note_team_size(int size) {
+  int seen = largest_team.load(std::memory_order_relaxed);
+  while (size > seen &&
+         !largest_team.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+  }
 }
 
 }  // namespace detail

@@ -5,12 +5,14 @@
 >>> net.fit(X, labels, epochs=10, batch_size=64, lr=0.1)                 # doctest: +SKIP
 """
 
-from ._core import DivergenceError, get_num_threads, set_num_threads, simd_level
+from . import parallel
+from ._core import DivergenceError, simd_level
 from .functional import dense_backward, dense_backward_sgd, dense_forward
 from .gradcheck import gradcheck
 from .history import History
 from .mlp import MLP
 from .optimizers import SGD, Adam, AdamW, RProp
+from .parallel import get_num_threads, set_num_threads
 from .schedules import (ConstantLR, ExponentialLR, InverseScalingLR, ReduceLROnPlateau,
                         StepLR)
 
@@ -36,5 +38,6 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "simd_level",
+    "parallel",
     "__version__",
 ]

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import socket
 import tempfile
+import time
 import zipfile
 
 import numpy as np
@@ -36,7 +39,9 @@ def save(net, path) -> None:
         arrays[f"W{i}"] = w
         arrays[f"b{i}"] = b
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastbp-", suffix=".npz.tmp", dir=directory)
+    _remove_stale_temp_files(directory, os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(os.path.basename(path), os.getpid()),
+                               suffix=_TEMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
@@ -47,6 +52,54 @@ def save(net, path) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# A save writes ".fastbp-<target>.<host>.<pid>.<random>.tmp" next to the target and renames it
+# over the target when complete. A process killed in between (kill -9, power loss) leaves its
+# temporary file behind; the next save of the same target removes the ones whose writer is gone.
+_TEMP_SUFFIX = ".tmp"
+_LEGACY_TEMP = re.compile(r"^\.fastbp-[A-Za-z0-9_]{8}\.npz\.tmp$")  # fastbp 0.1's naming
+_LEGACY_STALE_SECONDS = 3600.0
+
+
+def _temp_prefix(target: str, pid: int) -> str:
+    return f".fastbp-{target}.{socket.gethostname()}.{pid}."
+
+
+def _writer_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def _remove_stale_temp_files(directory: str, target: str) -> None:
+    own = re.compile(re.escape(f".fastbp-{target}.{socket.gethostname()}.") + r"(\d+)\.[^.]+" +
+                     re.escape(_TEMP_SUFFIX) + "$")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        match = own.match(name)
+        candidate = os.path.join(directory, name)
+        try:
+            if match:
+                stale = _writer_is_gone(int(match.group(1)))
+            elif _LEGACY_TEMP.match(name):
+                # No writer recorded: only files untouched for an hour, so no running save of an
+                # older fastbp loses its file.
+                stale = now - os.stat(candidate).st_mtime > _LEGACY_STALE_SECONDS
+            else:
+                continue
+            if stale:
+                os.unlink(candidate)
+        except OSError:  # gone already, or not ours to remove: the save goes on
+            continue
 
 
 class _Archive:

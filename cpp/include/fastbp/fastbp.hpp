@@ -3,6 +3,7 @@
 
 #include "fastbp/activation.hpp"
 #include "fastbp/dense.hpp"
+#include "fastbp/errors.hpp"
 #include "fastbp/network.hpp"
 #include "fastbp/optimizer.hpp"
 #include "fastbp/threading.hpp"

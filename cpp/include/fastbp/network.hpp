@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fastbp/activation.hpp"
+#include "fastbp/errors.hpp"
 #include "fastbp/optimizer.hpp"
 
 namespace fastbp {
@@ -52,21 +53,6 @@ struct EpochLog {
   double seconds = 0;        // wall time of the epoch's training (validation excluded)
   double learning_rate = 0;  // the rate this epoch trained with
   bool best = false;         // the monitored loss improved on every earlier epoch by more than tol
-};
-
-// A training step met a NaN or infinite loss. train_step leaves the model as it was; fit puts
-// back the weights from the start of the current epoch (or, for epochs shorter than 4096
-// samples, of a recent one) and resets the optimizer state.
-class DivergenceError : public std::runtime_error {
- public:
-  DivergenceError(const std::string& message, int epoch, std::ptrdiff_t batch)
-      : std::runtime_error(message), epoch_(epoch), batch_(batch) {}
-  int epoch() const { return epoch_; }             // 1-based; 0 outside fit
-  std::ptrdiff_t batch() const { return batch_; }  // 1-based within the epoch; 0 outside fit
-
- private:
-  int epoch_;
-  std::ptrdiff_t batch_;
 };
 
 // Called after each epoch; returning false stops training.

@@ -1,4 +1,4 @@
-// Thread count used by every parallel kernel of the library.
+// Threads and SIMD level used by every kernel of the library.
 #pragma once
 
 namespace fastbp {
@@ -6,10 +6,32 @@ namespace fastbp {
 inline constexpr int kMaxThreads = 1024;
 
 // Defaults to OpenMP's maximum (OMP_NUM_THREADS or the number of cores). The kernels never run
-// more threads than there are processors, whatever the setting.
+// more threads than there are processors, whatever the setting. In a process forked after this
+// one (or an ancestor) ran thread teams, get_num_threads() is 1 whatever the setting: see
+// threads_disabled_by_fork().
 int get_num_threads();
 // 1 <= n <= kMaxThreads; throws std::invalid_argument otherwise.
 void set_num_threads(int n);
+
+// True in a child process forked after fastbp ran thread teams in this process's ancestry. GNU
+// OpenMP keeps its thread pool in the state of the thread that forked, and the child inherits
+// the pool without its threads: the first team would wait for them forever. Such a child trains
+// and predicts on one thread (as PyTorch does); start children with "spawn" or "forkserver" to
+// give them threads.
+bool threads_disabled_by_fork();
+
+// Each parallel kernel goes parallel only above a measured amount of work per thread (a product
+// of 1.5 MFLOP per thread for the GEMMs). set_parallel_threshold(f) replaces those thresholds by
+// f flops per thread (0: every kernel uses every thread it may, as tests do to exercise the
+// threaded paths on small data); a negative value restores the measured thresholds.
+void set_parallel_threshold(double flops_per_thread);
+// The threshold set by set_parallel_threshold, or a negative value for the measured ones.
+double parallel_threshold();
+
+// The largest thread team any kernel ran since reset_threads_used() (1 if none): what tests read
+// to know that the threaded paths were really taken.
+int threads_used();
+void reset_threads_used();
 
 // The SIMD instruction set the kernels run with: "avx512", "avx2" or "portable".
 // FASTBP_SIMD=portable|avx2|avx512 in the environment caps it (never raises it above the CPU).
