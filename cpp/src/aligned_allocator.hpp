@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <new>
+#include <vector>
 
 namespace fastbp::detail {
 
@@ -31,5 +32,8 @@ struct AlignedAllocator {
     return false;
   }
 };
+
+template <typename T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
 }  // namespace fastbp::detail

@@ -114,28 +114,25 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
                                       const EpochCallback& on_epoch,
                                       const BatchCheck& between_batches) {
   Impl& m = *impl_;
-  m.check_input(X, n);
-  m.check_targets(n, targets);
+  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_targets(m.arch, n, targets);
   check_options(options);
   if (validation) {
-    m.check_input(validation->X, validation->n);
-    m.check_targets(validation->n, validation->targets);
+    detail::check_input(m.arch, validation->X, validation->n, sizeof(T));
+    detail::check_targets(m.arch, validation->n, validation->targets);
   }
-  detail::TrainingLock<T> lock(m);
-  // A first-layer product fused into an update is only valid inside this loop: weights may be
-  // changed through the Python views between calls.
-  struct ForgetFusedProduct {
-    Impl& m;
-    ~ForgetFusedProduct() { m.first_product_of = nullptr; }
-  } forget{m};
-  m.first_product_of = nullptr;
+  detail::TrainingLock lock(m.guard);
+  // Online training computes each next sample's first-layer product inside the current update:
+  // valid only inside this loop (weights may be changed through the Python views between calls).
+  detail::FirstLayerFusion<T> fusion;
 
   const std::ptrdiff_t batch = std::min(options.batch_size, n);
-  m.ensure_workspace(batch);
+  const std::ptrdiff_t n_in = m.arch.layers[0];
+  m.workspace.reserve(m.arch, batch);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), std::int64_t(0));
   detail::SplitMix64 rng(options.seed);
-  const std::ptrdiff_t n_out = m.layers.back();
+  const std::ptrdiff_t n_out = m.arch.layers.back();
   std::vector<T> val_out;
   detail::assign_or_explain(val_out, validation ? std::size_t(validation->n * n_out) : 0, T(0),
                             "the validation outputs");
@@ -148,9 +145,9 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   // Weights to fall back on when training diverges: a copy every few epochs, so that the copy
   // costs well under 1% of the training even when an epoch is a single batch.
   detail::AlignedVector<T> safe_params;
-  detail::assign_or_explain(safe_params, m.params.size(), T(0),
+  detail::assign_or_explain(safe_params, m.params.values.size(), T(0),
                             "the copy of the parameters kept against divergence");
-  std::copy(m.params.begin(), m.params.end(), safe_params.begin());
+  std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
   int safe_epoch = 1;
   const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / n));
 
@@ -160,7 +157,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   double samples_before = 0;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     if (epoch > 1 && (epoch - 1) % safe_every == 0) {
-      std::copy(m.params.begin(), m.params.end(), safe_params.begin());
+      std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
       safe_epoch = epoch;
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -169,24 +166,25 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
       for (std::ptrdiff_t i = n - 1; i > 0; --i)
         std::swap(order[std::size_t(i)], order[std::size_t(rng.below(std::uint64_t(i) + 1))]);
     double loss_sum = 0;
-    const bool adam = options.optimizer.kind == OptimizerKind::adam ||
-                      options.optimizer.kind == OptimizerKind::adamw;
+    const bool counts_steps = detail::counts_steps(options.optimizer.kind);
     detail::StepPlan<T> plan = m.plan_step(options.optimizer, lr);
     for (std::ptrdiff_t start = 0; start < n; start += batch) {
       if (between_batches) check_interval.tick(between_batches);
       const std::ptrdiff_t rows = std::min(batch, n - start);
       // Online training tells each step the sample that follows, within the epoch.
-      const std::int64_t* next = batch == 1 && start + 1 < n ? order.data() + start + 1 : nullptr;
-      if (adam) plan.rule = detail::update_rule<T>(options.optimizer, lr, m.steps + 1);
+      const T* next_x =
+          batch == 1 && start + 1 < n ? X + order[std::size_t(start + 1)] * n_in : nullptr;
+      if (counts_steps)
+        plan.rule = detail::update_rule<T>(options.optimizer, lr, m.optimizer.steps() + 1);
       try {
-        loss_sum +=
-            double(rows) * m.backprop(X, order.data() + start, rows, targets, plan, nullptr, next);
+        loss_sum += double(rows) * m.step(X, order.data() + start, rows, targets, plan, nullptr,
+                                          &fusion, next_x);
       } catch (const detail::NonFiniteLoss& e) {
         // The weights before this batch are finite but were heading for overflow (huge
         // weights give infinite outputs), so fall back to the last snapshot, whose epoch began
         // after a whole epoch of finite losses, and drop the optimizer state that led here.
-        std::copy(safe_params.begin(), safe_params.end(), m.params.begin());
-        m.clear_optimizer_state();
+        std::copy(safe_params.begin(), safe_params.end(), m.params.values.begin());
+        m.optimizer.clear();
         const std::string what =
             "training diverged at epoch " + std::to_string(epoch) + ", batch " +
             std::to_string(start / batch + 1) + ": the batch loss is " + e.describe() +
@@ -204,23 +202,23 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
     log.val_loss = log.val_accuracy = nan;
     if (validation) {
       log.val_loss = m.mean_loss(validation->X, validation->n, validation->targets);
-      if (m.output == Activation::softmax || m.output == Activation::sigmoid) {
+      if (m.arch.output == Activation::softmax || m.arch.output == Activation::sigmoid) {
         m.predict(validation->X, validation->n, val_out.data());
-        log.val_accuracy = detail::count_correct(m.output, validation->n, n_out, val_out.data(),
-                                                 validation->targets) /
+        log.val_accuracy = detail::count_correct(m.arch.output, validation->n, n_out,
+                                                 val_out.data(), validation->targets) /
                            double(validation->n);
       }
     }
     const double monitored = validation ? log.val_loss : log.loss;
     log.best = best.improved_by(monitored);
-    if (log.best && early_stopping && options.restore_best) best_params = m.params;
+    if (log.best && early_stopping && options.restore_best) best_params = m.params.values;
     rate.after_epoch(monitored);
     history.push_back(log);
     if (on_epoch && !on_epoch(log)) break;
     if (early_stopping && best.epochs_since_best() >= options.patience) break;
   }
   if (early_stopping && options.restore_best && !best_params.empty())
-    std::copy(best_params.begin(), best_params.end(), m.params.begin());
+    std::copy(best_params.begin(), best_params.end(), m.params.values.begin());
   return history;
 }
 

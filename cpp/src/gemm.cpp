@@ -1,19 +1,20 @@
-// GotoBLAS-style blocking around the per-ISA macro-kernels: loop over (nc, kc, mc) blocks, pack
-// the operands that are reused enough to pay for it, and split the register tiles of a block
-// across threads. Packing absorbs every layout (transposes, shuffled rows), so the kernels only
-// ever see unit-stride panels.
+// GotoBLAS/BLIS-style blocking around the per-ISA macro-kernels. BLIS's five loops around the
+// microkernel: here the 5th (jc: column panels of nc), the 4th (pc: k-blocks of kc, B packed)
+// and the 3rd (ic: row blocks of mc, A packed); the macro-kernel runs the 2nd and 1st over the
+// register tiles of a block, split across threads. Packing absorbs every layout (transposes,
+// shuffled rows), so the kernels only ever see unit-stride panels.
 #include "gemm.hpp"
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 
-#include "activation_math.hpp"
+#include "descriptors.hpp"
 #include "kernels/kernel_table.hpp"
 #include "scratch.hpp"
 #include "threading_internal.hpp"
 
 namespace fastbp::detail {
+namespace {
 
 // A threaded GEMM pays a fork/join and up to three barriers per k-block: below ~1.5 MFLOP per
 // thread they cost more than the second core saves. Measured with fit on 2 cores: digits
@@ -22,11 +23,45 @@ namespace fastbp::detail {
 // samples/s).
 constexpr double kGemmMinFlopsPerThread = 1.5e6;
 
+// The pass's macro-kernel, and its epilogue for one k-block: a block after the first adds the
+// partial sum already in C, and only the last one applies the rest of the epilogue.
 template <typename T>
+kernels::MacroKernel<T, ForwardEpilogue<T>> macro_kernel_of(const kernels::KernelTable<T>& k,
+                                                            const ForwardEpilogue<T>&) {
+  return k.gemm_forward;
+}
+template <typename T>
+kernels::MacroKernel<T, BackwardDataEpilogue<T>> macro_kernel_of(
+    const kernels::KernelTable<T>& k, const BackwardDataEpilogue<T>&) {
+  return k.gemm_backward_data;
+}
+template <typename T>
+kernels::MacroKernel<T, BackwardWeightsEpilogue<T>> macro_kernel_of(
+    const kernels::KernelTable<T>& k, const BackwardWeightsEpilogue<T>&) {
+  return k.gemm_backward_weights;
+}
+
+template <typename Epilogue>
+Epilogue for_k_block(Epilogue e, bool first, bool last) {
+  e.accumulate = !first;
+  e.last = last;
+  return e;
+}
+template <typename T>
+BackwardWeightsEpilogue<T> for_k_block(BackwardWeightsEpilogue<T> e, bool first, bool last) {
+  if (!first) e.beta = T(1);
+  e.last = last;
+  return e;
+}
+
+}  // namespace
+
+template <typename T, typename Epilogue>
 void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
-          const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& ep) {
+          const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue& ep) {
   if (m <= 0 || n <= 0) return;
-  const kernels::GemmKernel<T>& kern = kernels::gemm_kernel<T>();
+  const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
+  const auto macro_kernel = macro_kernel_of(kern, ep);
   const int mr = kern.mr, nr = kern.nr;
   const std::ptrdiff_t NC = kern.nc;
 
@@ -72,13 +107,12 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
       begin = count * tid / team;
       end = count * (tid + 1) / team;
     };
-    auto barrier = [team]() { team_barrier(team); };
     std::ptrdiff_t begin, end;
-    for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {
+    for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {  // 5th loop: column panels
       const std::ptrdiff_t nc = std::min(NC, n - jc);
       const std::ptrdiff_t n_panels = (nc + nr - 1) / nr;
       std::ptrdiff_t pc = 0;
-      do {
+      do {  // 4th loop: k-blocks (one pass even when k == 0, for the epilogue)
         const std::ptrdiff_t kc = std::min(KC, k - pc);
         if (pack_b) {
           share(n_panels, begin, end);
@@ -89,7 +123,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           const std::ptrdiff_t j_edge = nc / nr * nr;
           kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
         }
-        if (pack_b || nc % nr != 0) barrier();
+        if (pack_b || nc % nr != 0) team_barrier(team);
 
         kernels::MacroBlock<T> blk{};
         blk.n = nc;
@@ -99,15 +133,9 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
         blk.b_rs = b.row_stride;
         blk.b_edge = b_edge;
         blk.ldc = ldc;
-        blk.epilogue = kernels::BlockEpilogue<T>{ep.alpha,      pc == 0 ? ep.beta : T(1),
-                                                 pc + kc >= k,  ep.bias ? ep.bias + jc : nullptr,
-                                                 ep.activation, nullptr,
-                                                 ep.deriv_ld,   ep.deriv_activation,
-                                                 nullptr,       ep.add_to_ld,
-                                                 ep.update,     nullptr,
-                                                 nullptr,       nullptr};
+        const Epilogue block_ep = for_k_block(ep, pc == 0, pc + kc >= k);
 
-        for (std::ptrdiff_t ic = 0; ic < m; ic += MC) {
+        for (std::ptrdiff_t ic = 0; ic < m; ic += MC) {  // 3rd loop: row blocks
           const std::ptrdiff_t mc = std::min(MC, m - ic);
           const std::ptrdiff_t m_panels = (mc + mr - 1) / mr;
           if (pack_a) {
@@ -115,7 +143,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
             for (std::ptrdiff_t ip = begin; ip < end; ++ip)
               kern.pack_a(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc,
                           packed_a + ip * kc * mr);
-            barrier();
+            team_barrier(team);
           }
           kernels::MacroBlock<T> block = blk;
           block.m = mc;
@@ -125,54 +153,73 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           block.a_cs = a.col_stride;
           block.a_row_index = a.row_index ? a.row_index + ic : nullptr;
           block.c = c + ic * ldc + jc;
-          if (ep.deriv_of) block.epilogue.deriv_of = ep.deriv_of + ic * ep.deriv_ld + jc;
-          if (ep.add_to) block.epilogue.add_to = ep.add_to + ic * ep.add_to_ld + jc;
-          if (ep.update) {
-            const auto at = [&](T* p) { return p ? p + ic * ldc + jc : nullptr; };
-            block.epilogue.param = at(ep.param);
-            block.epilogue.state1 = at(ep.state1);
-            block.epilogue.state2 = at(ep.state2);
-          }
-          share(m_panels * n_panels, begin, end);
-          if (begin < end) kern.macro_kernel(block, begin, end);
-          barrier();  // the next block rewrites the packed buffers and b_edge
+          share(m_panels * n_panels, begin, end);  // 2nd and 1st loops, in the macro-kernel
+          if (begin < end) macro_kernel(block, block_ep.at(ic, jc), begin, end);
+          team_barrier(team);  // the next block rewrites the packed buffers and b_edge
         }
         pc += kc;
       } while (pc < k);
     }
   };
-
   run_team(threads, run);
 }
 
+namespace {
+
 template <typename T>
+T reference_epilogue(const ForwardEpilogue<T>& e, std::ptrdiff_t i, std::ptrdiff_t j, T acc, T) {
+  const T z = acc + (e.bias ? e.bias[j] : T(0));
+  if (e.preactivation) e.preactivation[i * e.preactivation_ld + j] = z;
+  return activate(e.activation, z);
+}
+template <typename T>
+T reference_epilogue(const BackwardDataEpilogue<T>& e, std::ptrdiff_t i, std::ptrdiff_t j, T acc,
+                     T) {
+  if (!e.derivative_input) return acc;
+  return acc *
+         activation_derivative(e.activation, e.derivative_input[i * e.derivative_input_ld + j]);
+}
+template <typename T>
+T reference_epilogue(const BackwardWeightsEpilogue<T>& e, std::ptrdiff_t i, std::ptrdiff_t j,
+                     T acc, T c) {
+  T v = e.alpha * acc;
+  if (e.beta != T(0)) v += e.beta * c;
+  if (e.rule) {
+    const std::ptrdiff_t at = i * e.param_ld + j;
+    apply_rule(*e.rule, e.param + at, &v, e.state.at(at), 1, /*decay=*/true);
+    return c;  // the gradient is not stored
+  }
+  if (e.add_to) e.add_to[i * e.add_to_ld + j] += v;
+  return v;
+}
+
+}  // namespace
+
+template <typename T, typename Epilogue>
 void gemm_reference(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
-                    const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& ep) {
-  if (ep.update) throw std::invalid_argument("gemm_reference: no reference for a fused update");
+                    const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue& ep) {
   for (std::ptrdiff_t i = 0; i < m; ++i) {
     for (std::ptrdiff_t j = 0; j < n; ++j) {
       T acc = T(0);
       for (std::ptrdiff_t p = 0; p < k; ++p) acc += a(i, p) * b(p, j);
-      T v = ep.alpha * acc;
-      if (ep.beta != T(0)) v += ep.beta * c[i * ldc + j];
-      if (ep.bias) v += ep.bias[j];
-      v = activate(ep.activation, v);
-      if (ep.deriv_of)
-        v *= derivative_from_output(ep.deriv_activation, ep.deriv_of[i * ep.deriv_ld + j]);
-      c[i * ldc + j] = v;
-      if (ep.add_to) ep.add_to[i * ep.add_to_ld + j] += v;
+      c[i * ldc + j] = reference_epilogue(ep, i, j, acc, c[i * ldc + j]);
     }
   }
 }
 
-#define FASTBP_INSTANTIATE_GEMM(T)                                                                \
-  template void gemm<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const MatrixView<T>&,     \
-                        const MatrixView<T>&, T*, std::ptrdiff_t, const Epilogue<T>&);            \
-  template void gemm_reference<T>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,                 \
-                                  const MatrixView<T>&, const MatrixView<T>&, T*, std::ptrdiff_t, \
-                                  const Epilogue<T>&);
-FASTBP_INSTANTIATE_GEMM(float)
-FASTBP_INSTANTIATE_GEMM(double)
+#define FASTBP_INSTANTIATE_GEMM(T, E)                                                        \
+  template void gemm<T, E<T>>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,                \
+                              const MatrixView<T>&, const MatrixView<T>&, T*, std::ptrdiff_t, \
+                              const E<T>&);                                                  \
+  template void gemm_reference<T, E<T>>(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,      \
+                                        const MatrixView<T>&, const MatrixView<T>&, T*,      \
+                                        std::ptrdiff_t, const E<T>&);
+FASTBP_INSTANTIATE_GEMM(float, ForwardEpilogue)
+FASTBP_INSTANTIATE_GEMM(double, ForwardEpilogue)
+FASTBP_INSTANTIATE_GEMM(float, BackwardDataEpilogue)
+FASTBP_INSTANTIATE_GEMM(double, BackwardDataEpilogue)
+FASTBP_INSTANTIATE_GEMM(float, BackwardWeightsEpilogue)
+FASTBP_INSTANTIATE_GEMM(double, BackwardWeightsEpilogue)
 #undef FASTBP_INSTANTIATE_GEMM
 
 }  // namespace fastbp::detail

@@ -1,7 +1,8 @@
-// The one GEMM driver every pass goes through: C = epilogue(A @ B), with the fusion *described*
-// by an Epilogue instead of hand-written per combination (forward: bias + activation; backward
-// data: activation derivative; backward weights: the SGD / momentum update, or any optimizer's
-// update applied tile by tile).
+// The one GEMM driver every pass goes through, C = epilogue(A @ B), with the fusion described by
+// the pass's epilogue (oneDNN's post-ops) instead of hand-written per combination. The epilogue's
+// type picks the pass's kernels: ForwardEpilogue (bias + activation), BackwardDataEpilogue
+// (activation derivative), BackwardWeightsEpilogue (store the gradient, or step on the weights).
+// The named constructors below are the only way the network builds them.
 #pragma once
 
 #include <cstddef>
@@ -13,46 +14,67 @@
 
 namespace fastbp::detail {
 
+using kernels::BackwardDataEpilogue;
+using kernels::BackwardWeightsEpilogue;
+using kernels::ForwardEpilogue;
+
 template <typename T>
 MatrixView<T> row_major(const T* data, std::ptrdiff_t ld, const std::int64_t* row_index = nullptr) {
   return {data, ld, 1, row_index, nullptr};
 }
 
-// Applied to every element of C once its product acc = (A @ B)(i, j) is complete:
-//   v = alpha * acc + beta * C(i, j)      (C is not read when beta == 0)
-//   v = act(v + bias[j])                  (bias optional; act may not be softmax)
-//   v = v * act_d'(deriv_of(i, j))        (optional; the derivative taken from an output)
-//   C(i, j) = v, and add_to(i, j) += v    (add_to optional: W += V for momentum)
-// With `update`, each finished tile of the product (the gradient) takes the optimizer step on
-// the same tile of `param` (laid out like C) and its state arrays straight from registers; C
-// only holds partial sums between k-blocks and is never written when k fits one block. Not
-// supported by gemm_reference (the network tests check this path against an independent NumPy
-// optimizer).
+// ---- The epilogues of the passes ----------------------------------------------------------------
+
+// a = act(x @ W + b); with `preactivation`, z = x @ W + b is stored there too.
 template <typename T>
-struct Epilogue {
-  T alpha = T(1);
-  T beta = T(0);
-  const T* bias = nullptr;
-  Activation activation = Activation::identity;
-  const T* deriv_of = nullptr;
-  std::ptrdiff_t deriv_ld = 0;
-  Activation deriv_activation = Activation::identity;
-  T* add_to = nullptr;
-  std::ptrdiff_t add_to_ld = 0;
-  const kernels::UpdateRule<T>* update = nullptr;
-  T* param = nullptr;
-  T* state1 = nullptr;
-  T* state2 = nullptr;
-};
+ForwardEpilogue<T> forward_epilogue(const T* bias, Activation activation,
+                                    T* preactivation = nullptr, std::ptrdiff_t ld = 0) {
+  return {bias, activation, preactivation, ld};
+}
+
+// delta_below = (delta @ W.T) * act'(u), u = the layer below's output or pre-activation.
+template <typename T>
+BackwardDataEpilogue<T> backward_data_epilogue(Activation activation, const T* u,
+                                               std::ptrdiff_t ld) {
+  return {activation, activation == Activation::identity ? nullptr : u, ld};
+}
+
+// C = x.T @ delta, the weight gradient.
+template <typename T>
+BackwardWeightsEpilogue<T> store_gradient() {
+  return {T(1), T(0), nullptr, 0};
+}
+
+// C = W: W = keep W - lr x.T @ delta (keep = 1 - lr weight_decay).
+template <typename T>
+BackwardWeightsEpilogue<T> sgd_step(T lr, T keep) {
+  return {-lr, keep, nullptr, 0};
+}
+
+// C = V: V = mu V - lr x.T @ delta, then W += V.
+template <typename T>
+BackwardWeightsEpilogue<T> momentum_step(T lr, T mu, T* weights, std::ptrdiff_t ld) {
+  return {-lr, mu, weights, ld};
+}
+
+// C = a buffer for partial sums between k-blocks: each finished tile of the gradient takes the
+// optimizer's step on the same tile of `param` and its state (laid out like C).
+template <typename T>
+BackwardWeightsEpilogue<T> optimizer_step(const kernels::UpdateRule<T>* rule, T* param,
+                                          kernels::StatePointers<T> state, std::ptrdiff_t ld) {
+  return {rule, param, state, ld};
+}
+
+// ---- The driver ---------------------------------------------------------------------------------
 
 // C is (m, n) row-major with leading dimension ldc; A is (m, k), B is (k, n).
-template <typename T>
+template <typename T, typename Epilogue>
 void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
-          const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& epilogue);
+          const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue& epilogue);
 
-// The plain triple loop with the same epilogue: what the fast path is tested against.
-template <typename T>
+// The plain triple loop with the same epilogue: what the driver is tested against.
+template <typename T, typename Epilogue>
 void gemm_reference(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
-                    const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue<T>& epilogue);
+                    const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue& epilogue);
 
 }  // namespace fastbp::detail

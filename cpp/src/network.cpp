@@ -1,60 +1,28 @@
-// Network<T>: construction, initialisation, inference and single training steps. The epoch
-// loop is in fit.cpp; the step itself in network_impl.hpp.
+// Network<T>: construction, inference and single training steps. The epoch loop is in fit.cpp;
+// the step itself in network_impl.hpp.
 #include "fastbp/network.hpp"
 
-#include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "network_impl.hpp"
 
 namespace fastbp {
+namespace {
 
-using detail::assign_or_explain;
-using detail::fail;
+detail::Architecture checked(std::vector<std::ptrdiff_t> layers, Activation hidden,
+                             Activation output, const LossFunction& loss) {
+  detail::Architecture arch{std::move(layers), hidden, output, loss};
+  detail::check_architecture(arch);
+  return arch;
+}
+
+}  // namespace
 
 template <typename T>
 Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activation output,
-                    Loss loss, std::uint64_t seed)
-    : impl_(std::make_unique<Impl>()) {
-  if (layers.size() < 2)
-    fail("layers: expected at least 2 sizes [n_in, ..., n_out], got " +
-         std::to_string(layers.size()));
-  for (std::size_t i = 0; i < layers.size(); ++i)
-    if (layers[i] < 1)
-      fail("layers: every size must be >= 1, got " + std::to_string(layers[i]) + " at position " +
-           std::to_string(i));
-  if (hidden == Activation::softmax)
-    fail("hidden: softmax is only allowed as the output activation");
-  check_output_loss_pairing(output, loss, long(layers.back()));
-  Impl& m = *impl_;
-  m.layers = std::move(layers);
-  m.hidden = hidden;
-  m.output = output;
-  m.loss = loss;
-  std::size_t total = 0;
-  const std::size_t max_params =
-      std::size_t(std::numeric_limits<std::ptrdiff_t>::max()) / 2 / sizeof(T);
-  constexpr std::size_t line = detail::kCacheLine / sizeof(T);
-  const auto align_up = [](std::size_t n) { return (n + line - 1) / line * line; };
-  for (std::size_t l = 0; l + 1 < m.layers.size(); ++l) {
-    const std::size_t a = std::size_t(m.layers[l]), c = std::size_t(m.layers[l + 1]);
-    if (a > max_params / c || a * c + c + 2 * line > max_params - total)
-      fail("layers: the network has too many parameters to allocate");
-    m.w_off.push_back(total);
-    total = align_up(total + a * c);
-    m.b_off.push_back(total);
-    total = align_up(total + c);
-  }
-  assign_or_explain(m.params, total, T(0), "the network's parameters");
-  m.initialise(seed);
-  for (auto& p : m.pointers) p.assign(m.n_weight_layers(), nullptr);
-  for (std::size_t l = 0; l < m.n_weight_layers(); ++l) {
-    m.pointers[0][l] = m.W(l);
-    m.pointers[1][l] = m.b(l);
-  }
-  m.first_product.assign(std::size_t(m.layers[1]), T(0));
-}
+                    LossFunction loss, std::uint64_t seed)
+    : impl_(std::make_unique<Impl>(checked(std::move(layers), hidden, output, loss), seed)) {}
 
 template <typename T>
 Network<T>::~Network() = default;
@@ -65,70 +33,74 @@ Network<T>& Network<T>::operator=(Network&&) noexcept = default;
 
 template <typename T>
 const std::vector<std::ptrdiff_t>& Network<T>::layers() const {
-  return impl_->layers;
+  return impl_->arch.layers;
 }
 template <typename T>
 std::size_t Network<T>::n_weight_layers() const {
-  return impl_->n_weight_layers();
+  return impl_->arch.n_weight_layers();
 }
 template <typename T>
 Activation Network<T>::hidden() const {
-  return impl_->hidden;
+  return impl_->arch.hidden;
 }
 template <typename T>
 Activation Network<T>::output() const {
-  return impl_->output;
+  return impl_->arch.output;
 }
 template <typename T>
 Loss Network<T>::loss_kind() const {
-  return impl_->loss;
+  return impl_->arch.loss.kind;
+}
+template <typename T>
+const LossFunction& Network<T>::loss_function() const {
+  return impl_->arch.loss;
 }
 template <typename T>
 T* Network<T>::parameters() {
-  return impl_->params.data();
+  return impl_->params.values.data();
 }
 template <typename T>
 const T* Network<T>::parameters() const {
-  return impl_->params.data();
+  return impl_->params.values.data();
 }
 template <typename T>
 std::size_t Network<T>::n_parameters() const {
-  return impl_->params.size();
+  return impl_->params.values.size();
 }
 template <typename T>
 std::size_t Network<T>::weight_offset(std::size_t l) const {
-  return impl_->w_off.at(l);
+  return impl_->params.weight_offset.at(l);
 }
 template <typename T>
 std::size_t Network<T>::bias_offset(std::size_t l) const {
-  return impl_->b_off.at(l);
+  return impl_->params.bias_offset.at(l);
 }
 
 template <typename T>
 void Network<T>::predict(const T* X, std::ptrdiff_t n, T* out) const {
   const Impl& m = *impl_;
-  m.check_input(X, n);
-  detail::InferenceLock<T> lock(m);
+  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::InferenceLock lock(m.guard);
   m.predict(X, n, out);
 }
 
 template <typename T>
 double Network<T>::loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const {
   const Impl& m = *impl_;
-  m.check_input(X, n);
-  m.check_targets(n, targets);
-  detail::InferenceLock<T> lock(m);
+  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_targets(m.arch, n, targets);
+  detail::InferenceLock lock(m.guard);
   return m.mean_loss(X, n, targets);
 }
 
 template <typename T>
 double Network<T>::gradients(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T* grad) {
   Impl& m = *impl_;
-  m.check_input(X, n);
-  m.check_targets(n, targets);
-  detail::TrainingLock<T> lock(m);
-  std::fill(grad, grad + m.params.size(), T(0));  // the padding between arrays too
-  return m.backprop(X, nullptr, n, targets, detail::StepPlan<T>{}, grad);
+  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_targets(m.arch, n, targets);
+  detail::TrainingLock lock(m.guard);
+  std::fill(grad, grad + m.params.values.size(), T(0));  // the padding between arrays too
+  return m.step(X, nullptr, n, targets, detail::StepPlan<T>{}, grad);
 }
 
 template <typename T>
@@ -141,19 +113,19 @@ template <typename T>
 double Network<T>::train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
                               const Optimizer& optimizer) {
   Impl& m = *impl_;
-  m.check_input(X, n);
-  m.check_targets(n, targets);
+  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_targets(m.arch, n, targets);
   validate(optimizer);
-  detail::TrainingLock<T> lock(m);
+  detail::TrainingLock lock(m.guard);
   const detail::StepPlan<T> plan = m.plan_step(optimizer, optimizer.learning_rate);
   try {
-    return m.backprop(X, nullptr, n, targets, plan, nullptr);
+    return m.step(X, nullptr, n, targets, plan, nullptr);
   } catch (const detail::NonFiniteLoss& e) {
+    const bool finite_before =
+        detail::all_finite(m.params.values.data(), std::ptrdiff_t(m.params.values.size()));
     throw DivergenceError("training diverged: the batch loss is " + e.describe() +
                               "; the step was not applied" +
-                              (detail::all_finite(m.params.data(), std::ptrdiff_t(m.params.size()))
-                                   ? ""
-                                   : " (the weights were already non-finite)"),
+                              (finite_before ? "" : " (the weights were already non-finite)"),
                           0, 0);
   }
 }
@@ -161,8 +133,8 @@ double Network<T>::train_step(const T* X, std::ptrdiff_t n, const Targets<T>& ta
 template <typename T>
 void Network<T>::reset_optimizer() {
   Impl& m = *impl_;
-  detail::TrainingLock<T> lock(m);
-  m.clear_optimizer_state();
+  detail::TrainingLock lock(m.guard);
+  m.optimizer.clear();
 }
 
 template class Network<float>;

@@ -1,26 +1,29 @@
-// Optimizer and schedule settings: range checks, names, and the per-step update driver.
+// Optimizer and schedule settings: factories, range checks, names, and what the training loop
+// needs from each optimizer's descriptor.
 #include "fastbp/optimizer.hpp"
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "optimizer_update.hpp"
+#include "descriptors.hpp"
+#include "optimizer_rules.hpp"
 #include "threading_internal.hpp"
 
 namespace fastbp {
 namespace {
 
-[[noreturn]] void fail(const std::string& field, const std::string& expected, double got) {
-  throw std::invalid_argument(field + ": expected " + expected + ", got " + std::to_string(got));
-}
-
-void require_positive(const char* field, double value) {
-  if (!(std::isfinite(value) && value > 0)) fail(field, "a finite value > 0", value);
-}
-
-void require_unit(const char* field, double value) {
-  if (!(value >= 0 && value < 1)) fail(field, "a value in [0, 1)", value);
+// Calls f(descriptor) with the descriptor of `kind`.
+template <typename F>
+decltype(auto) with_descriptor(OptimizerKind kind, F&& f) {
+  switch (kind) {
+#define FASTBP_WITH_DESCRIPTOR(id) \
+  case OptimizerKind::id:          \
+    return f(detail::OptimizerDescriptor<OptimizerKind::id>{});
+    FASTBP_OPTIMIZERS(FASTBP_WITH_DESCRIPTOR)
+#undef FASTBP_WITH_DESCRIPTOR
+  }
+  throw std::invalid_argument("unknown optimizer kind " + std::to_string(int(kind)));
 }
 
 }  // namespace
@@ -67,161 +70,110 @@ Optimizer Optimizer::rprop(double step_init, double eta_minus, double eta_plus, 
   return o;
 }
 
-void validate(const Optimizer& o) {
-  require_positive("lr", o.learning_rate);
-  if (!(std::isfinite(o.weight_decay) && o.weight_decay >= 0))
-    fail("weight_decay", "a finite value >= 0", o.weight_decay);
-  switch (o.kind) {
-    case OptimizerKind::sgd:
-      require_unit("momentum", o.momentum);
-      if (o.nesterov && o.momentum == 0)
-        throw std::invalid_argument("nesterov: Nesterov momentum needs momentum > 0");
-      break;
-    case OptimizerKind::adam:
-    case OptimizerKind::adamw:
-      require_unit("beta1", o.beta1);
-      require_unit("beta2", o.beta2);
-      require_positive("epsilon", o.epsilon);
-      break;
-    case OptimizerKind::rprop:
-      if (!(o.eta_minus > 0 && o.eta_minus < 1))
-        fail("eta_minus", "a value in (0, 1)", o.eta_minus);
-      if (!(std::isfinite(o.eta_plus) && o.eta_plus > 1))
-        fail("eta_plus", "a finite value > 1", o.eta_plus);
-      if (!(std::isfinite(o.step_min) && o.step_min >= 0))
-        fail("step_min", "a finite value >= 0", o.step_min);
-      require_positive("step_max", o.step_max);
-      if (!(o.step_max >= o.step_min)) fail("step_max", ">= step_min", o.step_max);
-      if (!(o.step_init >= o.step_min && o.step_init <= o.step_max && o.step_init > 0))
-        fail("step_init", "a value > 0 in [step_min, step_max]", o.step_init);
-      break;
+// Adam's settings minus epsilon, which Lion does not use.
+Optimizer Optimizer::lion(double learning_rate, double beta1, double beta2, double weight_decay) {
+  Optimizer o = adam(learning_rate, beta1, beta2, Optimizer{}.epsilon, weight_decay);
+  o.kind = OptimizerKind::lion;
+  return o;
+}
+
+const std::vector<OptimizerInfo>& optimizer_table() {
+  static const std::vector<OptimizerInfo> table = [] {
+    std::vector<OptimizerInfo> t;
+#define FASTBP_OPTIMIZER_INFO(id)                                                    \
+  {                                                                                  \
+    using D = detail::OptimizerDescriptor<OptimizerKind::id>;                        \
+    OptimizerInfo info{OptimizerKind::id, D::name, {}};                              \
+    for (const char* state : D::state_names)                                         \
+      if (*state) info.state_names.push_back(state);                                 \
+    t.push_back(info);                                                               \
   }
+    FASTBP_OPTIMIZERS(FASTBP_OPTIMIZER_INFO)
+#undef FASTBP_OPTIMIZER_INFO
+    return t;
+  }();
+  return table;
+}
+
+void validate(const Optimizer& o) {
+  detail::require_positive("lr", o.learning_rate);
+  detail::require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "weight_decay",
+                  "a finite value >= 0", o.weight_decay);
+  with_descriptor(o.kind, [&](auto descriptor) { decltype(descriptor)::validate(o); });
 }
 
 void validate(const LearningRateSchedule& s) {
+  using detail::require;
   switch (s.kind) {
     case ScheduleKind::constant:
       break;
     case ScheduleKind::invscaling:
-      if (!(std::isfinite(s.power_t) && s.power_t >= 0))
-        fail("power_t", "a finite value >= 0", s.power_t);
+      require(std::isfinite(s.power_t) && s.power_t >= 0, "power_t", "a finite value >= 0",
+              s.power_t);
       break;
     case ScheduleKind::step:
-      if (s.step_size < 1) fail("step_size", "an integer >= 1", s.step_size);
+      require(s.step_size >= 1, "step_size", "an integer >= 1", s.step_size);
       [[fallthrough]];
     case ScheduleKind::exponential:
-      if (!(s.gamma > 0 && s.gamma <= 1)) fail("gamma", "a value in (0, 1]", s.gamma);
+      require(s.gamma > 0 && s.gamma <= 1, "gamma", "a value in (0, 1]", s.gamma);
       break;
     case ScheduleKind::plateau:
-      if (s.patience < 0) fail("patience", "an integer >= 0", s.patience);
-      if (!(s.factor > 0 && s.factor < 1)) fail("factor", "a value in (0, 1)", s.factor);
-      if (!(std::isfinite(s.tol) && s.tol >= 0)) fail("tol", "a finite value >= 0", s.tol);
-      if (!(std::isfinite(s.min_lr) && s.min_lr >= 0))
-        fail("min_lr", "a finite value >= 0", s.min_lr);
+      require(s.patience >= 0, "patience", "an integer >= 0", s.patience);
+      require(s.factor > 0 && s.factor < 1, "factor", "a value in (0, 1)", s.factor);
+      require(std::isfinite(s.tol) && s.tol >= 0, "tol", "a finite value >= 0", s.tol);
+      require(std::isfinite(s.min_lr) && s.min_lr >= 0, "min_lr", "a finite value >= 0",
+              s.min_lr);
       break;
   }
 }
 
-OptimizerKind parse_optimizer(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::sgd;
-  if (name == "adam") return OptimizerKind::adam;
-  if (name == "adamw") return OptimizerKind::adamw;
-  if (name == "rprop") return OptimizerKind::rprop;
-  throw std::invalid_argument("unknown optimizer '" + name +
-                              "'; expected one of sgd, adam, adamw, rprop");
-}
-
-const char* to_string(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::sgd:
-      return "sgd";
-    case OptimizerKind::adam:
-      return "adam";
-    case OptimizerKind::adamw:
-      return "adamw";
-    case OptimizerKind::rprop:
-      return "rprop";
-  }
-  return "?";
-}
-
-ScheduleKind parse_schedule(const std::string& name) {
-  if (name == "constant") return ScheduleKind::constant;
-  if (name == "invscaling") return ScheduleKind::invscaling;
-  if (name == "step") return ScheduleKind::step;
-  if (name == "exponential") return ScheduleKind::exponential;
-  if (name == "plateau" || name == "adaptive") return ScheduleKind::plateau;
-  throw std::invalid_argument("unknown learning-rate schedule '" + name +
-                              "'; expected one of constant, invscaling, step, exponential, "
-                              "plateau (or adaptive)");
-}
-
-const char* to_string(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::constant:
-      return "constant";
-    case ScheduleKind::invscaling:
-      return "invscaling";
-    case ScheduleKind::step:
-      return "step";
-    case ScheduleKind::exponential:
-      return "exponential";
-    case ScheduleKind::plateau:
-      return "plateau";
-  }
-  return "?";
-}
 
 namespace detail {
+
+int state_arrays(const Optimizer& o) {
+  return with_descriptor(o.kind, [&](auto d) { return decltype(d)::state_arrays(o); });
+}
+
+double initial_state(const Optimizer& o, int array) {
+  return with_descriptor(o.kind, [&](auto d) { return decltype(d)::initial_state(o, array); });
+}
+
+bool counts_steps(OptimizerKind kind) {
+  return with_descriptor(kind, [](auto d) { return decltype(d)::counts_steps; });
+}
 
 template <typename T>
 kernels::UpdateRule<T> update_rule(const Optimizer& o, double learning_rate, long long step) {
   kernels::UpdateRule<T> r{};
   r.kind = o.kind;
   r.lr = T(learning_rate);
-  r.momentum = T(o.momentum);
-  r.nesterov = o.nesterov;
   r.weight_decay = T(o.weight_decay);
-  r.beta1 = T(o.beta1);
-  r.beta2 = T(o.beta2);
-  r.epsilon = T(o.epsilon);
-  // Bias corrections of Adam's step `step` (1-based), in double: beta^t underflows gracefully.
-  const double t = double(step);
-  r.step_scale = T(learning_rate / (1.0 - std::pow(o.beta1, t)));
-  const double root = 1.0 / std::sqrt(1.0 - std::pow(o.beta2, t));
-  r.inv_sqrt_correction2 = T(root);
-  // sqrt(v) * root + epsilon * root is scikit-learn's (sqrt(v) + epsilon) scaled like ours.
-  if (o.epsilon_uncorrected) r.epsilon = T(o.epsilon * root);
-  r.eta_minus = T(o.eta_minus);
-  r.eta_plus = T(o.eta_plus);
-  r.step_min = T(o.step_min);
-  r.step_max = T(o.step_max);
+  with_descriptor(o.kind, [&](auto d) { decltype(d)::constants(o, learning_rate, step, r); });
   return r;
 }
 
 template <typename T>
-void apply_update(const kernels::UpdateRule<T>& rule, T* w, const T* g, T* s1, T* s2,
-                  std::ptrdiff_t n, bool decay) {
-  const auto update = kernels::gemm_kernel<T>().apply_update;
+void apply_update(const kernels::UpdateRule<T>& rule, T* w, const T* g,
+                  kernels::StatePointers<T> state, std::ptrdiff_t n, bool decay) {
+  const auto update = kernels::kernel_table<T>().apply_update;
   // Memory-bound: a few flops per element decide the thread count.
   const int threads = threads_for_work(4.0 * double(n));
-  if (threads <= 1) return update(rule, w, g, s1, s2, n, decay);
+  if (threads <= 1) return update(rule, w, g, state, n, decay);
   run_team(threads, [&](int t, int team) {
     // Chunks start on a cache line (16 floats / 8 doubles) so no two threads share one.
     constexpr std::ptrdiff_t line = 64 / sizeof(T);
     const std::ptrdiff_t begin = (n * t / team) / line * line;
     const std::ptrdiff_t end = t + 1 == team ? n : (n * (t + 1) / team) / line * line;
-    update(rule, w + begin, g + begin, s1 ? s1 + begin : nullptr, s2 ? s2 + begin : nullptr,
-           end - begin, decay);
+    update(rule, w + begin, g + begin, state.at(begin), end - begin, decay);
   });
 }
 
 template kernels::UpdateRule<float> update_rule<float>(const Optimizer&, double, long long);
 template kernels::UpdateRule<double> update_rule<double>(const Optimizer&, double, long long);
-template void apply_update<float>(const kernels::UpdateRule<float>&, float*, const float*, float*,
-                                  float*, std::ptrdiff_t, bool);
+template void apply_update<float>(const kernels::UpdateRule<float>&, float*, const float*,
+                                  kernels::StatePointers<float>, std::ptrdiff_t, bool);
 template void apply_update<double>(const kernels::UpdateRule<double>&, double*, const double*,
-                                   double*, double*, std::ptrdiff_t, bool);
+                                   kernels::StatePointers<double>, std::ptrdiff_t, bool);
 
 }  // namespace detail
 }  // namespace fastbp

@@ -11,7 +11,6 @@
 #include "gemm.hpp"
 
 using fastbp::Activation;
-using fastbp::detail::Epilogue;
 using fastbp::detail::MatrixView;
 
 namespace {
@@ -48,48 +47,45 @@ void check_case(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, Layout lay
   std::vector<T> c0 = random_vector<T>(std::size_t(m * n), rng);
   std::vector<T> add0 = random_vector<T>(std::size_t(m * n), rng);
 
-  Epilogue<T> ep;
   std::vector<T> add_fast = add0, add_ref = add0;
   const char* names[] = {"store",      "bias+relu",    "bias+tanh",        "bias+sigmoid",
                          "derivative", "sgd (beta=1)", "momentum (add_to)"};
+  std::vector<T> c_fast = c0, c_ref = c0;
+  // The same epilogue through the driver and through the plain triple loop.
+  const auto run = [&](const auto& ep_fast, const auto& ep_ref) {
+    fastbp::detail::gemm<T>(m, n, k, a, b, c_fast.data(), n, ep_fast);
+    fastbp::detail::gemm_reference<T>(m, n, k, a, b, c_ref.data(), n, ep_ref);
+  };
+  const Activation forward_activation[] = {Activation::identity, Activation::relu,
+                                           Activation::tanh, Activation::sigmoid};
   switch (epilogue_kind) {
+    case 0:
+      run(fastbp::detail::store_gradient<T>(), fastbp::detail::store_gradient<T>());
+      break;
     case 1:
-      ep.bias = bias.data();
-      ep.activation = Activation::relu;
-      break;
     case 2:
-      ep.bias = bias.data();
-      ep.activation = Activation::tanh;
+    case 3: {
+      const auto ep = fastbp::detail::forward_epilogue<T>(bias.data(),
+                                                          forward_activation[epilogue_kind]);
+      run(ep, ep);
       break;
-    case 3:
-      ep.bias = bias.data();
-      ep.activation = Activation::sigmoid;
+    }
+    case 4: {
+      const auto ep =
+          fastbp::detail::backward_data_epilogue<T>(Activation::sigmoid, deriv_of.data(), n);
+      run(ep, ep);
       break;
-    case 4:
-      ep.deriv_of = deriv_of.data();
-      ep.deriv_ld = n;
-      ep.deriv_activation = Activation::sigmoid;
-      break;
+    }
     case 5:
-      ep.alpha = T(-0.1);
-      ep.beta = T(1);
+      run(fastbp::detail::sgd_step<T>(T(0.1), T(1)), fastbp::detail::sgd_step<T>(T(0.1), T(1)));
       break;
     case 6:
-      ep.alpha = T(-0.1);
-      ep.beta = T(0.9);
-      ep.add_to_ld = n;
+      run(fastbp::detail::momentum_step<T>(T(0.1), T(0.9), add_fast.data(), n),
+          fastbp::detail::momentum_step<T>(T(0.1), T(0.9), add_ref.data(), n));
       break;
     default:
       break;
   }
-  std::vector<T> c_fast = c0, c_ref = c0;
-  Epilogue<T> ep_fast = ep, ep_ref = ep;
-  if (epilogue_kind == 6) {
-    ep_fast.add_to = add_fast.data();
-    ep_ref.add_to = add_ref.data();
-  }
-  fastbp::detail::gemm<T>(m, n, k, a, b, c_fast.data(), n, ep_fast);
-  fastbp::detail::gemm_reference<T>(m, n, k, a, b, c_ref.data(), n, ep_ref);
   const std::string what = std::string(sizeof(T) == 4 ? "f32" : "f64") + " m=" + std::to_string(m) +
                            " n=" + std::to_string(n) + " k=" + std::to_string(k) +
                            " layout=" + std::to_string(int(layout)) +

@@ -1,17 +1,40 @@
-// Activation functions and losses: the names the whole library (and its Python face) uses.
+// Activation functions and losses: the names the whole library (and its Python face) uses, and
+// what each one is. Their formulas live in one descriptor each (cpp/src/descriptors/).
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace fastbp {
 
-enum class Activation { identity, relu, leaky_relu, sigmoid, tanh, softmax };
+enum class Activation {
+  identity,
+  relu,
+  leaky_relu,  // slope kLeakyReluSlope below 0
+  sigmoid,
+  tanh,
+  elu,        // alpha 1: z if z > 0 else exp(z) - 1
+  softplus,   // log(1 + exp(z))
+  silu,       // z sigmoid(z)
+  gelu,       // z Phi(z), exact (erf)
+  gelu_tanh,  // PyTorch's approximate="tanh"
+  softmax,    // output layer only, row-wise
+};
 
 // Per-sample losses; the batch loss is the mean over samples.
 //   mse        = 0.5 * sum_k (y_k - t_k)^2
 //   softmax_ce = -sum_k t_k log y_k                       (softmax output)
 //   bce        = -sum_k [t_k log y_k + (1-t_k) log(1-y_k)] (sigmoid output)
-enum class Loss { mse, softmax_ce, bce };
+//   huber      = sum_k h(y_k - t_k), h(d) = d^2/2 if |d| <= delta else delta (|d| - delta/2)
+enum class Loss { mse, softmax_ce, bce, huber };
+
+// A loss and its parameter (Huber's delta; ignored by the others). Converts from a Loss.
+struct LossFunction {
+  Loss kind = Loss::mse;
+  double delta = 1.0;
+  LossFunction() = default;
+  LossFunction(Loss loss, double huber_delta = 1.0) : kind(loss), delta(huber_delta) {}
+};
 
 // Slope of leaky_relu for negative inputs.
 inline constexpr double kLeakyReluSlope = 0.01;
@@ -22,12 +45,34 @@ Loss parse_loss(const std::string& name);
 const char* to_string(Activation activation);
 const char* to_string(Loss loss);
 
+// What an activation is, from its descriptor: for the Python package's name lists and PyTorch
+// conversion, and for documentation.
+struct ActivationInfo {
+  Activation kind;
+  const char* name;
+  const char* alias;          // another accepted name ("" if none)
+  bool output_only;           // softmax: a row operation on the output layer
+  bool derivative_needs_input;  // training keeps the pre-activation of such layers
+  const char* init;           // "he" or "glorot" (uniform variants)
+  const char* torch_module;   // torch.nn class computing it ("" for identity)
+  const char* torch_arguments;  // its constructor arguments, "name=value,..."
+};
+const std::vector<ActivationInfo>& activation_table();
+
+struct LossInfo {
+  Loss kind;
+  const char* name;
+  const char* output;  // the output activation it needs ("" for any element-wise one)
+};
+const std::vector<LossInfo>& loss_table();
+
 // The loss that pairs with an output activation by default (softmax->softmax_ce,
 // sigmoid->bce, anything else->mse).
 Loss default_loss_for(Activation output);
 
 // Throws std::invalid_argument for pairings the library does not support: softmax_ce needs
-// a softmax output with >= 2 units, bce a sigmoid output, and softmax output needs softmax_ce.
-void check_output_loss_pairing(Activation output, Loss loss, long n_out);
+// a softmax output with >= 2 units, bce a sigmoid output, softmax output needs softmax_ce, and
+// Huber's delta must be finite and > 0.
+void check_output_loss_pairing(Activation output, const LossFunction& loss, long n_out);
 
 }  // namespace fastbp

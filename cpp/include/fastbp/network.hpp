@@ -64,10 +64,12 @@ using BatchCheck = std::function<void()>;
 template <typename T>
 class Network {
  public:
-  // layers = {n_in, h1, ..., n_out}. Weights are initialised Glorot-uniform (He-uniform for
-  // relu/leaky_relu), biases zero, reproducibly from seed.
-  Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activation output, Loss loss,
-          std::uint64_t seed);
+  // layers = {n_in, h1, ..., n_out}. Weights are initialised He-uniform for rectifier-like
+  // activations (relu, leaky_relu, elu, softplus, silu, gelu), Glorot-uniform otherwise,
+  // biases zero, reproducibly from seed. `loss` is a Loss, or a LossFunction with a parameter
+  // (Huber's delta).
+  Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activation output,
+          LossFunction loss, std::uint64_t seed);
   ~Network();
   Network(Network&&) noexcept;
   Network& operator=(Network&&) noexcept;
@@ -79,6 +81,7 @@ class Network {
   Activation hidden() const;
   Activation output() const;
   Loss loss_kind() const;
+  const LossFunction& loss_function() const;
 
   // All parameters live in one buffer that never moves: W[0], b[0], W[1], b[1], ..., each
   // starting on a 64-byte boundary (weight_offset / bias_offset; the padding stays zero).

@@ -3,10 +3,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace fastbp {
 
-enum class OptimizerKind { sgd, adam, adamw, rprop };
+enum class OptimizerKind { sgd, adam, adamw, rprop, lion };
 
 // g is the gradient of the mean loss over the batch. Weight decay touches weights, not biases.
 //   sgd:   g' = g + weight_decay W;  V = momentum V - lr g';  W += V, or with nesterov
@@ -18,6 +19,9 @@ enum class OptimizerKind { sgd, adam, adamw, rprop };
 //          by eta_plus while the gradient keeps its sign and shrinks by eta_minus when it flips
 //          (that step then skips the parameter); W -= sign(g) step. Meant for full batches;
 //          learning_rate is not used.
+//   lion:  c = beta1 m + (1 - beta1) g;  W -= lr (sign(c) + weight_decay W);
+//          m = beta2 m + (1 - beta2) g  (Chen et al. 2023; beta2 0.99 by its factory)
+// Each is one descriptor in cpp/src/descriptors/optimizers.inc.
 struct Optimizer {
   OptimizerKind kind = OptimizerKind::sgd;
   double learning_rate = 0.01;
@@ -39,7 +43,17 @@ struct Optimizer {
                          double epsilon = 1e-8, double weight_decay = 0.01);
   static Optimizer rprop(double step_init = 0.1, double eta_minus = 0.5, double eta_plus = 1.2,
                          double step_min = 1e-6, double step_max = 50.0);
+  static Optimizer lion(double learning_rate = 1e-4, double beta1 = 0.9, double beta2 = 0.99,
+                        double weight_decay = 0.0);
 };
+
+// What an optimizer keeps between steps, from its descriptor.
+struct OptimizerInfo {
+  OptimizerKind kind;
+  const char* name;
+  std::vector<std::string> state_names;  // its state arrays, laid out like the parameters
+};
+const std::vector<OptimizerInfo>& optimizer_table();
 
 enum class ScheduleKind { constant, invscaling, step, exponential, plateau };
 

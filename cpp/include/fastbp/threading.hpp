@@ -1,6 +1,9 @@
 // Threads and SIMD level used by every kernel of the library.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace fastbp {
 
 inline constexpr int kMaxThreads = 1024;
@@ -33,9 +36,15 @@ double parallel_threshold();
 int threads_used();
 void reset_threads_used();
 
-// The SIMD instruction set the kernels run with: "avx512", "avx2" or "portable".
-// FASTBP_SIMD=portable|avx2|avx512 in the environment caps it (never raises it above the CPU).
+// The kernel level the library runs with: "avx512", "avx2", "portable" (the vector width every
+// CPU has) or "reference" (plain scalar loops, the oracle the others are tested against; never
+// chosen unless asked for). FASTBP_SIMD=reference|portable|avx2|avx512 in the environment caps it
+// (never raising it above the CPU's).
 const char* simd_level();
+// Every level this CPU can run, best first (the reference set last).
+std::vector<std::string> available_simd_levels();
+// The value of FASTBP_SIMD if it names no level (it was ignored), else "".
+std::string unrecognised_simd_request();
 // Forces a level for this process (for tests and benchmarks). Throws std::invalid_argument if
 // the CPU lacks it or the name is unknown.
 void set_simd_level(const char* name);

@@ -1,6 +1,20 @@
-// The contract between the GEMM driver (blocking, packing, threads; compiled for baseline
-// x86-64) and the per-ISA kernels (compiled with -mavx2 / -mavx512f). Only plain structs and
-// function pointers cross it.
+// The contract between the baseline-compiled engine (GEMM driver, network, dispatcher) and the
+// kernels of each ISA level (compiled with -mavx2 / -mavx512f, or for the portable vector width,
+// or the scalar reference set). Only plain structs and function pointers cross it; the table of
+// pointers is filled in by dispatch.cpp, which is compiled without ISA flags.
+//
+// Where things are (one file per pass x ISA, e.g. gemm_forward_avx512.cpp, each a build of one
+// .inc file):
+//   gemm_forward          register tiles of act(x @ W + b)
+//   gemm_backward_data    register tiles of (delta @ W.T) * act'(...)
+//   gemm_backward_weights register tiles of x.T @ delta: the gradient, an SGD or momentum step,
+//                         or any optimizer's step on the finished tile
+//   pack                  operand packing
+//   online                whole-network batch-1 steps
+//   elementwise           optimizer rules on arrays, the finite check
+//   reference.cpp         every kernel again in plain scalar loops: the oracle, last in the list
+// Shared by them: simd.inc (the SIMD vocabulary), vector_math.inc, gemm_tile.inc (the register
+// tile and the macro-kernel), and the descriptors (cpp/src/descriptors/).
 #pragma once
 
 #include <cstddef>
@@ -12,45 +26,135 @@
 
 namespace fastbp::kernels {
 
-// One optimizer step's constants. State: sgd s1 = velocity; adam/adamw s1 = first moment,
-// s2 = second moment; rprop s1 = previous gradient, s2 = step sizes.
+// ---- The ISA levels ---------------------------------------------------------------------------
+
+// Register tile rows and cache blocking of one level (the columns are two vectors wide). kc x nr
+// floats of a B micro-panel stay in L1 (32 KiB at kc=256, nr=32); mc x kc of packed A in L2;
+// kc x nc of packed B in L2/L3.
+struct IsaParameters {
+  int vector_bytes;
+  int mr;
+  std::ptrdiff_t kc, mc, nc_f32, nc_f64;
+};
+namespace avx512 {
+inline constexpr IsaParameters kIsa{64, 12, 256, 12 * 12, 2048, 1024};
+}
+namespace avx2 {
+inline constexpr IsaParameters kIsa{32, 6, 256, 6 * 20, 2048, 1024};
+}
+namespace portable {
+inline constexpr IsaParameters kIsa{16, 6, 256, 6 * 20, 2048, 1024};
+}
+// The scalar reference set: an odd tile (3 x 5) so the driver's edge handling is exercised too.
+namespace reference {
+inline constexpr int kMR = 3, kNR = 5;
+inline constexpr std::ptrdiff_t kKC = 64, kMC = 3 * 8, kNC = 5 * 16;
+}
+
+// ---- Optimizer steps --------------------------------------------------------------------------
+
+inline constexpr int kMaxStateArrays = 2;
+
+// An optimizer's state arrays (see descriptors/optimizers.inc for their names), at one position.
+template <typename T>
+struct StatePointers {
+  T* array[kMaxStateArrays] = {};
+  StatePointers at(std::ptrdiff_t offset) const {
+    StatePointers s;
+    for (int i = 0; i < kMaxStateArrays; ++i) s.array[i] = array[i] ? array[i] + offset : nullptr;
+    return s;
+  }
+};
+
+// One optimizer step's constants, filled in by the optimizer's descriptor.
 template <typename T>
 struct UpdateRule {
   OptimizerKind kind;
-  T lr, momentum;
+  T lr, weight_decay;
+  T momentum;
   bool nesterov;
-  T weight_decay;
   T beta1, beta2, epsilon;
   T step_scale;            // adam: lr / (1 - beta1^t)
   T inv_sqrt_correction2;  // adam: 1 / sqrt(1 - beta2^t)
   T eta_minus, eta_plus, step_min, step_max;
 };
-// The epilogue for one k-block, pointers at the block's origin. Only the last k-block applies
-// bias, activation, derivative and add_to; earlier ones accumulate into C.
+
+// ---- GEMM: the three passes' epilogues ---------------------------------------------------------
+// What each pass does to a finished tile of the product, in registers, before its one store. The
+// driver runs k in blocks: `accumulate` says C holds the partial sum of the earlier blocks (add
+// it), `last` that this block completes the product (apply the rest). Pointers are at the origin
+// of C; at(i, j) moves them to element (i, j) for a block.
+
+// Forward: C = act(A @ B + bias); the pre-activation also goes to `preactivation` when set (for
+// activations whose derivative needs it).
 template <typename T>
-struct BlockEpilogue {
-  T alpha;
-  T beta;
-  bool last;
-  const T* bias;
-  Activation activation;
-  const T* deriv_of;
-  std::ptrdiff_t deriv_ld;
-  Activation deriv_activation;
-  T* add_to;
-  std::ptrdiff_t add_to_ld;
-  // the optimizer step on finished gradient tiles (see detail::Epilogue); param and the state
-  // arrays share C's leading dimension
-  const UpdateRule<T>* update;
-  T* param;
-  T* state1;
-  T* state2;
+struct ForwardEpilogue {
+  bool accumulate = false, last = true;
+  const T* bias = nullptr;
+  Activation activation = Activation::identity;
+  T* preactivation = nullptr;
+  std::ptrdiff_t preactivation_ld = 0;
+  ForwardEpilogue() = default;
+  ForwardEpilogue(const T* b, Activation act, T* z, std::ptrdiff_t z_ld)
+      : bias(b), activation(act), preactivation(z), preactivation_ld(z_ld) {}
+  ForwardEpilogue at(std::ptrdiff_t i, std::ptrdiff_t j) const {
+    ForwardEpilogue e = *this;
+    if (bias) e.bias += j;
+    if (preactivation) e.preactivation += i * preactivation_ld + j;
+    return e;
+  }
+};
+
+// Backward data: C = (A @ B) * act'(u), u read from `derivative_input` (the layer's output, or its
+// pre-activation when the activation's derivative needs it).
+template <typename T>
+struct BackwardDataEpilogue {
+  bool accumulate = false, last = true;
+  Activation activation = Activation::identity;
+  const T* derivative_input = nullptr;
+  std::ptrdiff_t derivative_input_ld = 0;
+  BackwardDataEpilogue() = default;
+  BackwardDataEpilogue(Activation act, const T* u, std::ptrdiff_t u_ld)
+      : activation(act), derivative_input(u), derivative_input_ld(u_ld) {}
+  BackwardDataEpilogue at(std::ptrdiff_t i, std::ptrdiff_t j) const {
+    BackwardDataEpilogue e = *this;
+    if (derivative_input) e.derivative_input += i * derivative_input_ld + j;
+    return e;
+  }
+};
+
+// Backward weights: v = alpha (A @ B) + beta C (C not read when beta == 0), C = v, and on the
+// last block add_to += v (momentum: V = mu V - lr g, W += V). With `rule`, the finished tile is
+// the gradient and takes the optimizer step on the same tile of `param` and its state arrays
+// (laid out like C) straight from registers; C then holds only partial sums between k-blocks.
+template <typename T>
+struct BackwardWeightsEpilogue {
+  T alpha = T(1), beta = T(0);
+  bool last = true;
+  T* add_to = nullptr;
+  std::ptrdiff_t add_to_ld = 0;
+  const UpdateRule<T>* rule = nullptr;
+  T* param = nullptr;
+  StatePointers<T> state{};
+  std::ptrdiff_t param_ld = 0;
+  BackwardWeightsEpilogue() = default;
+  BackwardWeightsEpilogue(T a, T b, T* add, std::ptrdiff_t add_ld)
+      : alpha(a), beta(b), add_to(add), add_to_ld(add_ld) {}
+  BackwardWeightsEpilogue(const UpdateRule<T>* r, T* p, StatePointers<T> s, std::ptrdiff_t p_ld)
+      : rule(r), param(p), state(s), param_ld(p_ld) {}
+  BackwardWeightsEpilogue at(std::ptrdiff_t i, std::ptrdiff_t j) const {
+    BackwardWeightsEpilogue e = *this;
+    if (add_to) e.add_to += i * add_to_ld + j;
+    if (param) e.param += i * param_ld + j;
+    e.state = state.at(i * param_ld + j);
+    return e;
+  }
 };
 
 // One (m x kc) @ (kc x n) block. A is either packed (micro-panels of mr rows, k-major) or read
 // directly through rows a_base + r(i) * a_rs with elements a_cs apart. B is either packed
 // (micro-panels of nr columns) or read directly as rows b_base + p * b_rs, with a zero-padded
-// copy of the partial last panel in b_edge.
+// copy of the partial last panel in b_edge. C has leading dimension ldc.
 template <typename T>
 struct MacroBlock {
   std::ptrdiff_t m, n, kc;
@@ -64,14 +168,14 @@ struct MacroBlock {
   const T* b_edge;
   T* c;
   std::ptrdiff_t ldc;
-  BlockEpilogue<T> epilogue;
 };
 
-// Computes the tiles [tile_begin, tile_end) of a block; tile t covers column panel t / m_panels
-// and row panel t % m_panels, so neighbouring tiles reuse the same B panel from L1.
-template <typename T>
-using MacroKernel = void (*)(const MacroBlock<T>& block, std::ptrdiff_t tile_begin,
-                             std::ptrdiff_t tile_end);
+// Computes the register tiles [tile_begin, tile_end) of a block (BLIS's first and second loops
+// around the microkernel); tile t covers column panel t / m_panels and row panel t % m_panels,
+// so neighbouring tiles reuse the same B panel from L1.
+template <typename T, typename Epilogue>
+using MacroKernel = void (*)(const MacroBlock<T>& block, const Epilogue& epilogue,
+                             std::ptrdiff_t tile_begin, std::ptrdiff_t tile_end);
 
 // Rows [i0, i0+rows) x columns [p0, p0+kc) of A into one micro-panel: element (r, p) at
 // dst[p * mr + r]; rows beyond `rows` are not written (the kernels never read them).
@@ -84,6 +188,8 @@ template <typename T>
 using PackB = void (*)(const detail::MatrixView<T>& b, std::ptrdiff_t p0, std::ptrdiff_t kc,
                        std::ptrdiff_t j0, std::ptrdiff_t cols, T* dst);
 
+// ---- Online (batch-1) steps ---------------------------------------------------------------------
+
 // A network seen by the online kernels: one sample per step, every layer a loop over rows of W
 // in registers, with no GEMM driver, packing or tiling.
 template <typename T>
@@ -92,15 +198,16 @@ struct OnlineNet {
   const std::ptrdiff_t* widths;  // n_layers + 1 sizes
   T* const* weights;             // W[l], row-major (widths[l], widths[l+1])
   T* const* biases;
-  T* const* weight_velocity;  // momentum state (first optimizer state); null when unused
-  T* const* bias_velocity;
-  T* const* weight_state2;  // second optimizer state (Adam's v, RProp's steps); null when unused
-  T* const* bias_state2;
-  T* row_gradient;  // a buffer of the widest layer, for online_backward_rule
+  // The optimizer's state arrays of W[l] and b[l] (null where unused).
+  const StatePointers<T>* weight_state;
+  const StatePointers<T>* bias_state;
+  T* row_gradient;  // a buffer of the widest layer, for rule updates
   Activation hidden, output;
-  T* const* outputs;    // layer outputs; the last layer leaves its logits
-  T* delta_scratch[2];  // two buffers of the widest layer
+  T* const* outputs;         // layer outputs; the last layer leaves its logits
+  T* const* preactivations;  // per layer, where the hidden activation's derivative needs z
+  T* delta_scratch[2];       // two buffers of the widest layer
 };
+
 // Forward pass of one sample x. When first_product is not null it already holds x @ W[0] (from
 // the previous step's fused update) and the first layer only adds the bias and activates.
 template <typename T>
@@ -109,48 +216,92 @@ using OnlineForward = void (*)(const OnlineNet<T>& net, const T* x, const T* fir
 // null, the update of W[0] also computes next_x @ W[0] (with the updated weights) into
 // next_product: the next step's first product costs no second pass over W[0].
 template <typename T>
-using OnlineBackward = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta, T lr,
-                                T mu, const T* next_x, T* next_product);
-
-template <typename T>
-using ApplyUpdate = void (*)(const UpdateRule<T>& rule, T* w, const T* g, T* s1, T* s2,
-                             std::ptrdiff_t n, bool decay);
-
-// Backward pass and the update of any optimizer (see UpdateRule) for one sample.
+using OnlineBackwardSgd = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta,
+                                   T lr, T mu, const T* next_x, T* next_product);
+// Backward pass and any optimizer's update (its rule) for one sample.
 template <typename T>
 using OnlineBackwardRule = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta,
                                     const UpdateRule<T>& rule);
 
+// ---- Element-wise -------------------------------------------------------------------------------
+
+// The optimizer's rule on n elements of w with gradient g and state s; weight decay when `decay`.
 template <typename T>
-struct GemmKernel {
+using ApplyUpdate = void (*)(const UpdateRule<T>& rule, T* w, const T* g, StatePointers<T> s,
+                             std::ptrdiff_t n, bool decay);
+// True when none of the n values is NaN or infinite.
+template <typename T>
+using AllFinite = bool (*)(const T* x, std::ptrdiff_t n);
+
+// ---- The table --------------------------------------------------------------------------------
+
+template <typename T>
+struct KernelTable {
   int mr, nr;                 // register tile
   std::ptrdiff_t kc, mc, nc;  // cache blocking
-  MacroKernel<T> macro_kernel;
+  MacroKernel<T, ForwardEpilogue<T>> gemm_forward;
+  MacroKernel<T, BackwardDataEpilogue<T>> gemm_backward_data;
+  MacroKernel<T, BackwardWeightsEpilogue<T>> gemm_backward_weights;
   PackA<T> pack_a;
   PackB<T> pack_b;
   OnlineForward<T> online_forward;
-  OnlineBackward<T> online_backward;
-  // True when none of the n values is NaN or infinite.
-  bool (*all_finite)(const T* x, std::ptrdiff_t n);
-  ApplyUpdate<T> apply_update;
+  OnlineBackwardSgd<T> online_backward_sgd;
   OnlineBackwardRule<T> online_backward_rule;
+  ApplyUpdate<T> apply_update;
+  AllFinite<T> all_finite;
 };
 
 struct KernelSet {
   const char* name;
-  GemmKernel<float> f32;
-  GemmKernel<double> f64;
+  KernelTable<float> f32;
+  KernelTable<double> f64;
 };
 
-KernelSet portable_kernels();
-#if defined(FASTBP_HAVE_X86_KERNELS)
-KernelSet avx2_kernels();
-KernelSet avx512_kernels();
-#endif
-
-// The kernel set chosen at start-up (or by set_simd_level).
+// The set chosen at start-up (or by set_simd_level).
 const KernelSet& active_kernels();
 template <typename T>
-const GemmKernel<T>& gemm_kernel();
+const KernelTable<T>& kernel_table();
+
+// ---- What each level defines (in its own namespace: avx512, avx2, portable, reference) ----------
+// Templates explicitly instantiated for float and double in that level's files.
+#define FASTBP_DECLARE_KERNELS                                                                  \
+  template <typename T>                                                                         \
+  void gemm_forward(const MacroBlock<T>&, const ForwardEpilogue<T>&, std::ptrdiff_t,            \
+                    std::ptrdiff_t);                                                            \
+  template <typename T>                                                                         \
+  void gemm_backward_data(const MacroBlock<T>&, const BackwardDataEpilogue<T>&, std::ptrdiff_t, \
+                          std::ptrdiff_t);                                                      \
+  template <typename T>                                                                         \
+  void gemm_backward_weights(const MacroBlock<T>&, const BackwardWeightsEpilogue<T>&,           \
+                             std::ptrdiff_t, std::ptrdiff_t);                                   \
+  template <typename T>                                                                         \
+  void pack_a(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,     \
+              std::ptrdiff_t, T*);                                                              \
+  template <typename T>                                                                         \
+  void pack_b(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,     \
+              std::ptrdiff_t, T*);                                                              \
+  template <typename T>                                                                         \
+  void online_forward(const OnlineNet<T>&, const T*, const T*);                                 \
+  template <typename T>                                                                         \
+  void online_backward_sgd(const OnlineNet<T>&, const T*, const T*, T, T, const T*, T*);        \
+  template <typename T>                                                                         \
+  void online_backward_rule(const OnlineNet<T>&, const T*, const T*, const UpdateRule<T>&);     \
+  template <typename T>                                                                         \
+  void apply_update(const UpdateRule<T>&, T*, const T*, StatePointers<T>, std::ptrdiff_t, bool); \
+  template <typename T>                                                                         \
+  bool all_finite(const T*, std::ptrdiff_t);
+
+namespace avx512 {
+FASTBP_DECLARE_KERNELS
+}
+namespace avx2 {
+FASTBP_DECLARE_KERNELS
+}
+namespace portable {
+FASTBP_DECLARE_KERNELS
+}
+namespace reference {
+FASTBP_DECLARE_KERNELS
+}
 
 }  // namespace fastbp::kernels

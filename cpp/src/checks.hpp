@@ -1,0 +1,61 @@
+// The C++ API's argument checks: every bad argument is a std::invalid_argument naming it, thrown
+// before anything is allocated or changed. (The Python package checks NumPy-level properties in
+// python/fastbp/_validation.py first; these still guard every call into the core.)
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "architecture.hpp"
+#include "fastbp/network.hpp"
+
+namespace fastbp::detail {
+
+// Callers test first and build the message only on failure: the checks run on every step.
+[[noreturn]] inline void fail(const std::string& message) {
+  throw std::invalid_argument(message);
+}
+
+inline void check_architecture(const Architecture& arch) {
+  if (arch.layers.size() < 2)
+    fail("layers: expected at least 2 sizes [n_in, ..., n_out], got " +
+         std::to_string(arch.layers.size()));
+  for (std::size_t i = 0; i < arch.layers.size(); ++i)
+    if (arch.layers[i] < 1)
+      fail("layers: every size must be >= 1, got " + std::to_string(arch.layers[i]) +
+           " at position " + std::to_string(i));
+  if (arch.hidden == Activation::softmax)
+    fail("hidden: softmax is only allowed as the output activation");
+  check_output_loss_pairing(arch.output, arch.loss, long(arch.layers.back()));
+}
+
+inline void check_input(const Architecture& arch, const void* X, std::ptrdiff_t n,
+                        std::size_t element_size) {
+  if (n <= 0) fail("X: expected at least one sample, got " + std::to_string(n));
+  if (X == nullptr) fail("X: null data pointer");
+  // Every (n x width) buffer the network indexes must be addressable.
+  if (n > std::numeric_limits<std::ptrdiff_t>::max() / std::ptrdiff_t(element_size) /
+              arch.widest())
+    fail("X: " + std::to_string(n) + " samples overflow the size of the network's buffers");
+}
+
+template <typename T>
+void check_targets(const Architecture& arch, std::ptrdiff_t n, const Targets<T>& t) {
+  if ((t.values != nullptr) == (t.labels != nullptr))
+    fail("targets: give exactly one of a target matrix or class labels");
+  if (t.labels) {
+    if (arch.loss.kind != Loss::softmax_ce)
+      fail(std::string("targets: class labels need loss 'softmax_ce', the network's loss is '") +
+           to_string(arch.loss.kind) + "'");
+    const std::int64_t classes = arch.layers.back();
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+      if (t.labels[i] < 0 || t.labels[i] >= classes)
+        fail("targets: class label " + std::to_string(t.labels[i]) + " at sample " +
+             std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+  }
+}
+
+}  // namespace fastbp::detail
