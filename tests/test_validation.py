@@ -111,7 +111,7 @@ def test_functional_shape_mismatches():
     with pytest.raises(ValueError, match="b"):
         fastbp.dense_forward(x, W, np.zeros(5), "relu")
     with pytest.raises(ValueError, match="activation"):
-        fastbp.dense_forward(x, W, b, "gelu")
+        fastbp.dense_forward(x, W, b, "mish")  # not an activation fastbp has
     a = np.zeros((2, 4))
     with pytest.raises(ValueError, match="grad_a"):
         fastbp.dense_backward(np.zeros((2, 5)), x, W, a, "relu")

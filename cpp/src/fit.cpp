@@ -1,5 +1,6 @@
-// Network<T>::fit: the epoch loop — shuffling, mini-batches, the learning-rate schedule, early
-// stopping, validation, and recovery from divergence — all in C++ with no interpreter involved.
+// Network<T>::fit: the epoch loop: shuffling, mini-batches, the learning-rate schedule, early
+// stopping (fastbp's rule or scikit-learn's), validation, and recovery from divergence. All in
+// C++, with no interpreter involved between epochs unless a callback asks for it.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +13,9 @@
 
 namespace fastbp {
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // Runs a check about every 10 ms: reading the clock on every batch would cost a fifth of a
 // 100 ns online step, so the number of batches between clock reads adapts instead.
@@ -36,39 +40,60 @@ class CheckInterval {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-// The best value seen so far of a loss that should go down, and how many epochs ago it was.
-// An epoch improves only by beating the best by more than tol; NaN never improves.
+// The best value so far of something that should go down (scores are negated), and how long
+// since it improved, under either stopping rule.
 class BestSoFar {
  public:
-  explicit BestSoFar(double tol) : tol_(tol) {}
-  bool improved_by(double value) {
-    if (value < best_ - tol_) {
+  BestSoFar(StoppingRule rule, double tol, double best, int since)
+      : rule_(rule), tol_(tol), best_(best), since_(since) {}
+
+  // Returns whether `value` is the new best: beaten by more than tol (patience rule; NaN never
+  // improves), or by any amount (sklearn rule, where the count of epochs without an improvement
+  // by more than tol resets, as in scikit-learn, whenever that comparison is false, NaN
+  // included).
+  bool update(double value) {
+    if (rule_ == StoppingRule::patience) {
+      if (value < best_ - tol_) {
+        best_ = value;
+        since_ = 0;
+        return true;
+      }
+      ++since_;
+      return false;
+    }
+    since_ = value > best_ - tol_ ? since_ + 1 : 0;
+    if (value < best_) {
       best_ = value;
-      since_ = 0;
       return true;
     }
-    ++since_;
     return false;
   }
   int epochs_since_best() const { return since_; }
   void restart_count() { since_ = 0; }
+  double best() const { return best_; }
 
  private:
-  double tol_;
-  double best_ = std::numeric_limits<double>::infinity();
-  int since_ = 0;
+  StoppingRule rule_;
+  double tol_, best_;
+  int since_;
 };
 
 class ScheduledRate {
  public:
-  ScheduledRate(const LearningRateSchedule& s, double lr0)
-      : s_(s), lr0_(lr0), plateau_lr_(lr0), plateau_(s.tol) {}
+  // carried: the rate of this call's first epoch for invscaling and plateau (< 0: from lr0).
+  ScheduledRate(const LearningRateSchedule& s, double lr0, double carried)
+      : s_(s),
+        lr0_(lr0),
+        first_lr_(carried),
+        plateau_lr_(carried >= 0 ? carried : lr0),
+        plateau_(StoppingRule::patience, s.tol, kInfinity, 0) {}
 
   double for_epoch(int epoch, double samples_before) const {
     switch (s_.kind) {
       case ScheduleKind::constant:
         return lr0_;
       case ScheduleKind::invscaling:
+        if (epoch == 1 && first_lr_ >= 0) return first_lr_;
         return lr0_ / std::pow(samples_before + 1.0, s_.power_t);
       case ScheduleKind::step:
         return lr0_ * std::pow(s_.gamma, double((epoch - 1) / s_.step_size));
@@ -80,30 +105,102 @@ class ScheduledRate {
     return lr0_;
   }
 
+  // The patience rule's plateau schedule, with its own count.
   void after_epoch(double monitored) {
     if (s_.kind != ScheduleKind::plateau) return;
-    plateau_.improved_by(monitored);
+    plateau_.update(monitored);
     if (plateau_.epochs_since_best() > s_.patience) {
-      plateau_lr_ = std::max(plateau_lr_ * s_.factor, s_.min_lr);
+      reduce();
       plateau_.restart_count();
     }
   }
 
+  // The sklearn rule's "adaptive": reduce the rate if it is above min_lr; false if it is not (or
+  // the schedule is not plateau), which stops training.
+  bool reduce_if_possible() {
+    if (s_.kind != ScheduleKind::plateau || !(plateau_lr_ > s_.min_lr)) return false;
+    plateau_lr_ *= s_.factor;
+    return true;
+  }
+
+  // What TrainingProgress carries to the next call: the rate its first epoch trains with.
+  double carried_rate(double samples_seen) const {
+    if (s_.kind == ScheduleKind::invscaling) return lr0_ / std::pow(samples_seen + 1.0, s_.power_t);
+    if (s_.kind == ScheduleKind::plateau) return plateau_lr_;
+    return -1;
+  }
+
  private:
+  void reduce() { plateau_lr_ = std::max(plateau_lr_ * s_.factor, s_.min_lr); }
+
   LearningRateSchedule s_;
-  double lr0_, plateau_lr_;
+  double lr0_, first_lr_, plateau_lr_;
   BestSoFar plateau_;
 };
 
 void check_options(const FitOptions& o) {
-  if (o.epochs < 0) detail::fail("epochs: expected >= 0, got " + std::to_string(o.epochs));
-  if (o.batch_size < 1)
-    detail::fail("batch_size: expected >= 1, got " + std::to_string(o.batch_size));
+  using detail::fail;
+  if (o.epochs < 0) fail("epochs: expected >= 0, got " + std::to_string(o.epochs));
+  if (o.batch_size < 1) fail("batch_size: expected >= 1, got " + std::to_string(o.batch_size));
   validate(o.optimizer);
   validate(o.schedule);
-  if (o.patience < 0) detail::fail("patience: expected >= 0, got " + std::to_string(o.patience));
+  if (o.patience < 0) fail("patience: expected >= 0, got " + std::to_string(o.patience));
   if (!(std::isfinite(o.tol) && o.tol >= 0))
-    detail::fail("tol: expected a finite value >= 0, got " + std::to_string(o.tol));
+    fail("tol: expected a finite value >= 0, got " + std::to_string(o.tol));
+  if (!(std::isfinite(o.l2) && o.l2 >= 0))
+    fail("l2: expected a finite value >= 0, got " + std::to_string(o.l2));
+  if (!(std::isfinite(o.loss_scale) && o.loss_scale > 0))
+    fail("loss_scale: expected a finite value > 0, got " + std::to_string(o.loss_scale));
+}
+
+template <typename T>
+double sum_of_squared_weights(const detail::NetworkImpl<T>& m) {
+  double sum = 0;
+  for (std::size_t l = 0; l < m.arch.n_weight_layers(); ++l) {
+    const T* w = m.params.W(l);
+    for (std::ptrdiff_t i = 0; i < m.arch.layers[l] * m.arch.layers[l + 1]; ++i)
+      sum += double(w[i]) * double(w[i]);
+  }
+  return sum;
+}
+
+// scikit-learn's r2_score averaged over the outputs: per output 1 - SS_res / SS_tot, and for a
+// constant target 1 when predicted exactly, else 0. NaN when a prediction is not finite (as its
+// MLP's validation score).
+template <typename T>
+double r2_score(std::ptrdiff_t n, std::ptrdiff_t width, const T* y, const T* t) {
+  for (std::ptrdiff_t i = 0; i < n * width; ++i)
+    if (!std::isfinite(y[i])) return kNaN;
+  double total = 0;
+  for (std::ptrdiff_t j = 0; j < width; ++j) {
+    double mean = 0;
+    for (std::ptrdiff_t i = 0; i < n; ++i) mean += double(t[i * width + j]);
+    mean /= double(n);
+    double residual = 0, spread = 0;
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      const double d = double(y[i * width + j]) - double(t[i * width + j]);
+      const double s = double(t[i * width + j]) - mean;
+      residual += d * d;
+      spread += s * s;
+    }
+    total += spread != 0 ? 1 - residual / spread : (residual == 0 ? 1.0 : 0.0);
+  }
+  return total / double(width);
+}
+
+// Samples whose every output is right: argmax for softmax, > 0.5 on each output for sigmoid.
+template <typename T>
+double exact_match_accuracy(Activation output, std::ptrdiff_t n, std::ptrdiff_t width,
+                            const T* y, const Targets<T>& t) {
+  if (output == Activation::softmax) return detail::count_correct(output, n, width, y, t) / n;
+  double correct = 0;
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    bool all = true;
+    for (std::ptrdiff_t j = 0; j < width && all; ++j)
+      all = (y[i * width + j] > T(0.5)) == (t.values[i * width + j] > T(0.5));
+    correct += all;
+  }
+  return correct / double(n);
 }
 
 }  // namespace
@@ -112,35 +209,52 @@ template <typename T>
 std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
                                       const FitOptions& options, const ValidationSet<T>* validation,
                                       const EpochCallback& on_epoch,
-                                      const BatchCheck& between_batches) {
+                                      const BatchCheck& between_batches,
+                                      TrainingProgress* progress) {
   Impl& m = *impl_;
   detail::check_input(m.arch, X, n, sizeof(T));
   detail::check_targets(m.arch, n, targets);
   check_options(options);
+  const Monitor monitor = options.monitor == Monitor::automatic
+                              ? (validation ? Monitor::validation_loss : Monitor::training_loss)
+                              : options.monitor;
+  if (monitor != Monitor::training_loss && !validation)
+    detail::fail("monitor: a validation monitor needs validation data");
+  if (monitor == Monitor::validation_accuracy && m.arch.output != Activation::softmax &&
+      m.arch.output != Activation::sigmoid)
+    detail::fail("monitor: validation accuracy needs a softmax or sigmoid output");
+  if (monitor == Monitor::validation_r2 && !validation->targets.values)
+    detail::fail("monitor: R^2 needs target values, not class labels");
   if (validation) {
     detail::check_input(m.arch, validation->X, validation->n, sizeof(T));
     detail::check_targets(m.arch, validation->n, validation->targets);
   }
   detail::TrainingLock lock(m.guard);
+  TrainingProgress fresh;
+  TrainingProgress& state = progress ? *progress : fresh;
+  state.converged = false;
   // Online training computes each next sample's first-layer product inside the current update:
   // valid only inside this loop (weights may be changed through the Python views between calls).
   detail::FirstLayerFusion<T> fusion;
 
   const std::ptrdiff_t batch = std::min(options.batch_size, n);
   const std::ptrdiff_t n_in = m.arch.layers[0];
+  const std::ptrdiff_t n_out = m.arch.layers.back();
   m.workspace.reserve(m.arch, batch);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), std::int64_t(0));
   detail::SplitMix64 rng(options.seed);
-  const std::ptrdiff_t n_out = m.arch.layers.back();
   std::vector<T> val_out;
   detail::assign_or_explain(val_out, validation ? std::size_t(validation->n * n_out) : 0, T(0),
                             "the validation outputs");
-  const double nan = std::numeric_limits<double>::quiet_NaN();
 
-  ScheduledRate rate(options.schedule, options.optimizer.learning_rate);
-  BestSoFar best(options.tol);
-  const bool early_stopping = options.patience > 0;
+  const double lr0 = options.optimizer.learning_rate;
+  ScheduledRate rate(options.schedule, lr0, state.learning_rate >= 0 ? state.learning_rate : lr0);
+  BestSoFar best(options.stopping, options.tol, state.has_best ? state.best : kInfinity,
+                 state.epochs_without_improvement);
+  const bool sklearn_rule = options.stopping == StoppingRule::sklearn;
+  const bool early_stopping = sklearn_rule || options.patience > 0;
+  const bool restore = options.restore_best && early_stopping;
   detail::AlignedVector<T> best_params;
   // Weights to fall back on when training diverges: a copy every few epochs, so that the copy
   // costs well under 1% of the training even when an epoch is a single batch.
@@ -151,31 +265,44 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   int safe_epoch = 1;
   const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / n));
 
+  // The optimizer a batch of `rows` steps with: scikit-learn's alpha / rows joins its decay.
+  const auto optimizer_for = [&](std::ptrdiff_t rows) {
+    Optimizer o = options.optimizer;
+    if (options.l2 > 0) o.weight_decay += options.l2 / double(rows);
+    return o;
+  };
+  const bool counts_steps = detail::counts_steps(options.optimizer.kind);
+  const std::ptrdiff_t last_rows = n % batch == 0 ? batch : n % batch;
+
   std::vector<EpochLog> history;
   history.reserve(std::size_t(options.epochs));
   CheckInterval check_interval;
-  double samples_before = 0;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     if (epoch > 1 && (epoch - 1) % safe_every == 0) {
       std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
       safe_epoch = epoch;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    const double lr = rate.for_epoch(epoch, samples_before);
+    const double lr = rate.for_epoch(epoch, state.samples_seen);
     if (options.shuffle)
       for (std::ptrdiff_t i = n - 1; i > 0; --i)
         std::swap(order[std::size_t(i)], order[std::size_t(rng.below(std::uint64_t(i) + 1))]);
-    double loss_sum = 0;
-    const bool counts_steps = detail::counts_steps(options.optimizer.kind);
-    detail::StepPlan<T> plan = m.plan_step(options.optimizer, lr);
+    double loss_sum = 0, penalty_sum = 0;
+    const Optimizer full = optimizer_for(batch), last = optimizer_for(last_rows);
+    detail::StepPlan<T> full_plan = m.plan_step(full, lr);
+    detail::StepPlan<T> last_plan = last_rows == batch ? full_plan : m.plan_step(last, lr);
     for (std::ptrdiff_t start = 0; start < n; start += batch) {
       if (between_batches) check_interval.tick(between_batches);
       const std::ptrdiff_t rows = std::min(batch, n - start);
+      detail::StepPlan<T>& plan = rows == batch ? full_plan : last_plan;
+      plan.refuse_non_finite_loss = options.stop_on_divergence;
       // Online training tells each step the sample that follows, within the epoch.
       const T* next_x =
           batch == 1 && start + 1 < n ? X + order[std::size_t(start + 1)] * n_in : nullptr;
       if (counts_steps)
-        plan.rule = detail::update_rule<T>(options.optimizer, lr, m.optimizer.steps() + 1);
+        plan.rule = detail::update_rule<T>(rows == batch ? full : last, lr,
+                                           m.optimizer.steps() + 1);
+      if (options.l2 > 0) penalty_sum += 0.5 * options.l2 * sum_of_squared_weights(m);
       try {
         loss_sum += double(rows) * m.step(X, order.data() + start, rows, targets, plan, nullptr,
                                           &fusion, next_x);
@@ -193,31 +320,55 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
         throw DivergenceError(what + ". Try a smaller learning rate.", epoch, start / batch + 1);
       }
     }
-    samples_before += double(n);
+    state.samples_seen += double(n);
     EpochLog log;
     log.epoch = epoch;
-    log.loss = loss_sum / double(n);
+    log.loss = loss_sum / double(n) * options.loss_scale + penalty_sum / double(n);
     log.learning_rate = lr;
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    log.val_loss = log.val_accuracy = nan;
+    log.val_loss = log.val_accuracy = log.val_score = kNaN;
     if (validation) {
-      log.val_loss = m.mean_loss(validation->X, validation->n, validation->targets);
-      if (m.arch.output == Activation::softmax || m.arch.output == Activation::sigmoid) {
-        m.predict(validation->X, validation->n, val_out.data());
-        log.val_accuracy = detail::count_correct(m.arch.output, validation->n, n_out,
-                                                 val_out.data(), validation->targets) /
-                           double(validation->n);
-      }
+      const std::ptrdiff_t nv = validation->n;
+      log.val_loss = m.mean_loss(validation->X, nv, validation->targets);
+      const bool classifier =
+          m.arch.output == Activation::softmax || m.arch.output == Activation::sigmoid;
+      if (classifier || monitor == Monitor::validation_r2)
+        m.predict(validation->X, nv, val_out.data());
+      if (classifier)
+        log.val_accuracy = detail::count_correct(m.arch.output, nv, n_out, val_out.data(),
+                                                 validation->targets) /
+                           double(nv);
+      if (monitor == Monitor::validation_accuracy)
+        log.val_score = exact_match_accuracy(m.arch.output, nv, n_out, val_out.data(),
+                                             validation->targets);
+      if (monitor == Monitor::validation_r2)
+        log.val_score = r2_score(nv, n_out, val_out.data(), validation->targets.values);
     }
-    const double monitored = validation ? log.val_loss : log.loss;
-    log.best = best.improved_by(monitored);
-    if (log.best && early_stopping && options.restore_best) best_params = m.params.values;
-    rate.after_epoch(monitored);
+    const double monitored = monitor == Monitor::training_loss     ? log.loss
+                             : monitor == Monitor::validation_loss ? log.val_loss
+                                                                   : -log.val_score;
+    log.best = best.update(monitored);
+    if (log.best && restore) best_params = m.params.values;
+    bool stop = false;
+    if (sklearn_rule) {
+      if (best.epochs_since_best() > options.patience) {
+        stop = !rate.reduce_if_possible();
+        if (!stop) best.restart_count();
+      }
+    } else {
+      rate.after_epoch(monitored);
+      stop = early_stopping && best.epochs_since_best() >= options.patience;
+    }
+    state.best = best.best();
+    state.has_best = state.best != kInfinity;
+    state.epochs_without_improvement = best.epochs_since_best();
+    state.learning_rate = rate.carried_rate(state.samples_seen);
+    state.converged = stop;
     history.push_back(log);
     if (on_epoch && !on_epoch(log)) break;
-    if (early_stopping && best.epochs_since_best() >= options.patience) break;
+    if (stop) break;
   }
-  if (early_stopping && options.restore_best && !best_params.empty())
+  if (restore && !best_params.empty())
     std::copy(best_params.begin(), best_params.end(), m.params.values.begin());
   return history;
 }
@@ -225,7 +376,8 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
 #define FASTBP_INSTANTIATE_FIT(T)                                                             \
   template std::vector<EpochLog> Network<T>::fit(const T*, std::ptrdiff_t, const Targets<T>&, \
                                                  const FitOptions&, const ValidationSet<T>*,  \
-                                                 const EpochCallback&, const BatchCheck&);
+                                                 const EpochCallback&, const BatchCheck&,     \
+                                                 TrainingProgress*);
 FASTBP_INSTANTIATE_FIT(float)
 FASTBP_INSTANTIATE_FIT(double)
 #undef FASTBP_INSTANTIATE_FIT

@@ -38,9 +38,13 @@ void check_output_loss_pairing(Activation output, const LossFunction& loss, long
   if (output == Activation::softmax && loss.kind != Loss::softmax_ce)
     throw std::invalid_argument(std::string("output='softmax' needs loss 'softmax_ce', got '") +
                                 to_string(loss.kind) + "'");
-  if (loss.kind == Loss::huber && !(std::isfinite(loss.delta) && loss.delta > 0))
-    throw std::invalid_argument("delta: Huber's delta must be a finite number > 0, got " +
-                                std::to_string(loss.delta));
+  validate(loss);
+}
+
+void validate(const LossFunction& loss) {
+  if (loss.kind == Loss::huber)
+    detail::require(std::isfinite(loss.delta) && loss.delta > 0, "delta", "a finite value > 0",
+                    loss.delta);
 }
 
 namespace detail {

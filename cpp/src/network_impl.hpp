@@ -112,7 +112,8 @@ struct NetworkImpl {
     T* delta_below = workspace.delta[1];
     const double loss_sum = output_loss(arch.output, arch.loss, n, arch.layers[L], outputs[L - 1],
                                         t, rows, delta, T(1) / T(n));
-    if (plan.update != WeightUpdate::store_gradient && !std::isfinite(loss_sum))
+    if (plan.update != WeightUpdate::store_gradient && plan.refuse_non_finite_loss &&
+        !std::isfinite(loss_sum))
       throw NonFiniteLoss{loss_sum / double(n)};
 
     for (std::size_t l = L; l-- > 0;) {
@@ -193,7 +194,7 @@ struct NetworkImpl {
     T* output_delta = workspace.bias_gradient;
     const double loss = output_loss(arch.output, arch.loss, 1, arch.layers[L],
                                     workspace.outputs[L - 1], t, rows, output_delta, T(1));
-    if (!std::isfinite(loss)) {
+    if (plan.refuse_non_finite_loss && !std::isfinite(loss)) {
       if (fusion) fusion->product_of = nullptr;
       throw NonFiniteLoss{loss};
     }

@@ -32,6 +32,7 @@ struct StepPlan {
   WeightUpdate update = WeightUpdate::store_gradient;
   T lr = T(0), mu = T(0), keep = T(1);
   kernels::UpdateRule<T> rule{};  // the step as a rule: optimizer_rule, and the online kernels
+  bool refuse_non_finite_loss = true;  // throw NonFiniteLoss before any change
 };
 
 // Forward through all layers for n samples (rows[i] of X, or row i). Layer l's output goes to

@@ -5,18 +5,18 @@
 >>> net.fit(X, labels, epochs=10, batch_size=64, lr=0.1)                 # doctest: +SKIP
 """
 
-from . import parallel
+from . import _core, losses, parallel
 from ._core import DivergenceError, simd_level
 from .functional import dense_backward, dense_backward_sgd, dense_forward
 from .gradcheck import gradcheck
 from .history import History
 from .mlp import MLP
-from .optimizers import SGD, Adam, AdamW, RProp
+from .optimizers import SGD, Adam, AdamW, Lion, RProp
 from .parallel import get_num_threads, set_num_threads
 from .schedules import (ConstantLR, ExponentialLR, InverseScalingLR, ReduceLROnPlateau,
                         StepLR)
 
-__version__ = "0.1.0"
+__version__: str = _core.__version__
 
 __all__ = [
     "MLP",
@@ -25,6 +25,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "RProp",
+    "Lion",
     "ConstantLR",
     "InverseScalingLR",
     "StepLR",
@@ -39,5 +40,6 @@ __all__ = [
     "set_num_threads",
     "simd_level",
     "parallel",
+    "losses",
     "__version__",
 ]

@@ -20,7 +20,12 @@ import zipfile
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from .losses import Huber
+
+# Version 1: the architecture and W/b. Version 2 adds "huber_delta" and is written only for models
+# with a Huber loss, so every other model stays readable by fastbp 0.1.
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _TEXT_FIELDS = ("hidden", "output", "loss", "dtype")
 _MAX_METADATA_BYTES = 4096
 
@@ -28,13 +33,15 @@ _MAX_METADATA_BYTES = 4096
 def save(net, path) -> None:
     path = os.fspath(path)
     arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(FORMAT_VERSION),
+        "format_version": np.array(2 if net.loss_name == "huber" else 1),
         "layers": np.array(net.layers, dtype=np.int64),
         "hidden": np.array(net.hidden),
         "output": np.array(net.output),
         "loss": np.array(net.loss_name),
         "dtype": np.array(net.dtype.name),
     }
+    if net.loss_name == "huber":
+        arrays["huber_delta"] = np.array(net.huber_delta)
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{i}"] = w
         arrays[f"b{i}"] = b
@@ -117,8 +124,10 @@ class _Archive:
     def error(self, what) -> ValueError:
         return ValueError(f"{self.path}: {what}")
 
-    def check_names(self, n_weight_layers):
+    def check_names(self, n_weight_layers, version):
         expected = {f"{name}.npy" for name in ("format_version", "layers", *_TEXT_FIELDS)}
+        if version == 2:
+            expected.add("huber_delta.npy")
         expected |= {f"{k}{i}.npy" for i in range(n_weight_layers) for k in "Wb"}
         missing = sorted(n[:-4] for n in expected - set(self.members))
         if missing:
@@ -178,17 +187,24 @@ def load(cls, path):
     with f:
         archive = _Archive(path, f)
         version = archive.array("format_version", max_bytes=_MAX_METADATA_BYTES)
-        if version.dtype.kind not in "iu" or version.shape != () or int(version) != FORMAT_VERSION:
+        if (version.dtype.kind not in "iu" or version.shape != () or
+                int(version) not in _READABLE_VERSIONS):
             raise archive.error(f"unsupported format version {version!r}; this fastbp reads "
-                                f"version {FORMAT_VERSION}")
+                                f"versions {', '.join(map(str, _READABLE_VERSIONS))}")
         layers = archive.array("layers", max_bytes=_MAX_METADATA_BYTES)
         if layers.dtype.kind not in "iu" or layers.ndim != 1 or len(layers) < 2:
             raise archive.error("'layers' must be a 1-D integer array of at least 2 sizes")
         if (layers < 1).any():
             raise archive.error(f"'layers' must hold sizes >= 1, got {layers.tolist()}")
         sizes = [int(s) for s in layers]
-        archive.check_names(len(sizes) - 1)
+        archive.check_names(len(sizes) - 1, int(version))
         fields = {name: archive.text(name) for name in _TEXT_FIELDS}
+        loss = fields["loss"]
+        if int(version) == 2:
+            delta = archive.array("huber_delta", max_bytes=_MAX_METADATA_BYTES)
+            if delta.dtype.kind != "f" or delta.shape != () or not np.isfinite(delta):
+                raise archive.error("'huber_delta' must be a finite number")
+            loss = Huber(float(delta))
         if fields["dtype"] not in ("float32", "float64"):
             raise archive.error(f"'dtype' must be float32 or float64, got {fields['dtype']!r}")
         # Read and check every array before allocating the network: what the file holds bounds
@@ -201,7 +217,7 @@ def load(cls, path):
                     raise archive.error(f"'{name}' contains NaN or infinity")
                 arrays.append(value)
     try:
-        net = cls(sizes, hidden=fields["hidden"], output=fields["output"], loss=fields["loss"],
+        net = cls(sizes, hidden=fields["hidden"], output=fields["output"], loss=loss,
                   dtype=fields["dtype"], seed=0)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the stored architecture is invalid ({exc})") from exc

@@ -10,9 +10,13 @@ import numpy as np
 
 from . import _core
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
-OUTPUTS = ACTIVATIONS + ("softmax",)
-LOSSES = ("mse", "softmax_ce", "bce")
+# The names come from the core's tables (one descriptor per activation, loss and optimizer), with
+# the aliases the core accepts too.
+_ACTIVATION_TABLE = _core.activation_table()
+ACTIVATIONS = tuple(a["name"] for a in _ACTIVATION_TABLE if not a["output_only"])
+OUTPUTS = tuple(a["name"] for a in _ACTIVATION_TABLE)
+ALIASES = {a["alias"]: a["name"] for a in _ACTIVATION_TABLE if a["alias"]}
+LOSSES = tuple(loss["name"] for loss in _core.loss_table())
 DTYPES = ("float32", "float64")
 
 
@@ -23,6 +27,13 @@ def choice(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+def activation(name, value, allowed):
+    """An activation name (or one of the core's aliases, such as "logistic"), as its name."""
+    if isinstance(value, str) and value in ALIASES and ALIASES[value] in allowed:
+        return ALIASES[value]
+    return choice(name, value, allowed)
 
 
 def dtype_name(dtype) -> str:
@@ -42,6 +53,13 @@ def integer(name, value, minimum=None):
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
     return value
+
+
+def number(name, value):
+    """A real number (not a bool), as a float; its range is the caller's (or the core's) to check."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    return float(value)
 
 
 def boolean(name, value):

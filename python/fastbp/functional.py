@@ -24,35 +24,49 @@ def _layer_arrays(x, W, dtype):
     return x, W
 
 
-def dense_forward(x, W, b, activation="identity"):
+_NEEDS_Z = {a["name"] for a in _core.activation_table() if a["derivative_needs_input"]}
+
+
+def dense_forward(x, W, b, activation="identity", return_preactivation=False):
     """``act(x @ W + b)`` in one pass: bias and activation applied in the GEMM epilogue.
+
+    With ``return_preactivation=True`` returns ``(a, z)``, z = x @ W + b: the backward step of an
+    activation whose derivative needs it (silu, gelu, gelu_tanh) takes it.
 
     >>> import numpy as np, fastbp
     >>> x = np.ones((2, 3), np.float32); W = np.ones((3, 4), np.float32); b = np.zeros(4, np.float32)
     >>> fastbp.dense_forward(x, W, b, "relu")[0]
     array([3., 3., 3., 3.], dtype=float32)
     """
-    check.choice("activation", activation, check.OUTPUTS)
+    activation = check.activation("activation", activation, check.OUTPUTS)
+    return_preactivation = check.boolean("return_preactivation", return_preactivation)
     dtype = _common_dtype(x, W, b)
     x, W = _layer_arrays(x, W, dtype)
     b = check.vector("b", b, dtype, W.shape[1])
-    return _core.dense_forward(x, W, b, activation)
+    return _core.dense_forward(x, W, b, activation, return_preactivation)
 
 
-def _backward_inputs(grad_a, x, W, a, activation, dtype):
-    check.choice("activation", activation, check.OUTPUTS)
+def _backward_inputs(grad_a, x, W, a, activation, z, dtype):
+    activation = check.activation("activation", activation, check.OUTPUTS)
     x, W = _layer_arrays(x, W, dtype)
     n, n_out = x.shape[0], W.shape[1]
     a = check.matrix("a", a, dtype, n_cols=n_out, n_rows=n)
     grad_a = check.matrix("grad_a", grad_a, dtype, n_cols=n_out, n_rows=n)
-    return grad_a, x, W, a
+    if z is not None:
+        z = check.matrix("z", z, dtype, n_cols=n_out, n_rows=n)
+    elif activation in _NEEDS_Z:
+        raise ValueError(f"z: the derivative of {activation!r} needs the pre-activation "
+                         f"z = x @ W + b; pass z= (dense_forward(..., return_preactivation=True) "
+                         f"returns it)")
+    return grad_a, x, W, a, activation, z
 
 
-def dense_backward(grad_a, x, W, a, activation="identity"):
+def dense_backward(grad_a, x, W, a, activation="identity", z=None):
     """Backward pass of ``a = act(x @ W + b)`` given ``grad_a = dL/da``.
 
     Returns ``(grad_x, grad_W, grad_b)``; the activation derivative is taken from the stored
-    output ``a`` (softmax through its Jacobian).
+    output ``a`` (softmax through its Jacobian), or for silu, gelu and gelu_tanh from the
+    pre-activation ``z``.
 
     >>> import numpy as np, fastbp
     >>> x = np.ones((2, 3)); W = np.full((3, 4), 0.5); b = np.zeros(4)
@@ -62,10 +76,11 @@ def dense_backward(grad_a, x, W, a, activation="identity"):
     (array([2., 2., 2.]), array([2., 2., 2., 2.]))
     """
     dtype = _common_dtype(grad_a, x, W, a)
-    return _core.dense_backward(*_backward_inputs(grad_a, x, W, a, activation, dtype), activation)
+    grad_a, x, W, a, activation, z = _backward_inputs(grad_a, x, W, a, activation, z, dtype)
+    return _core.dense_backward(grad_a, x, W, a, activation, z)
 
 
-def dense_backward_sgd(grad_a, x, W, b, a, activation, lr):
+def dense_backward_sgd(grad_a, x, W, b, a, activation, lr, z=None):
     """Like `dense_backward`, but ``W`` and ``b`` take the SGD step in place inside the
     weight-gradient computation (no gradient matrix is written). Returns ``grad_x``, computed
     with ``W`` from before the step. ``W`` and ``b`` must be writeable C-contiguous arrays of the
@@ -96,5 +111,5 @@ def dense_backward_sgd(grad_a, x, W, b, a, activation, lr):
     lr = check.real("lr", lr, low=0, low_open=True)
     if not np.isfinite(W).all() or not np.isfinite(b).all():
         raise ValueError("W, b: contain NaN or infinity")
-    grad_a, x, _, a = _backward_inputs(grad_a, x, W, a, activation, W.dtype)
-    return _core.dense_backward_sgd(grad_a, x, W, b, a, activation, lr)
+    grad_a, x, _, a, activation, z = _backward_inputs(grad_a, x, W, a, activation, z, W.dtype)
+    return _core.dense_backward_sgd(grad_a, x, W, b, a, activation, lr, z)

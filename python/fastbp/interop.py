@@ -1,29 +1,48 @@
 """Conversion between `fastbp.MLP` and ``torch.nn.Sequential``. PyTorch is optional: it is
-imported only here, and its absence is a clear ImportError."""
+imported only here, and its absence is a clear ImportError. Which module computes which
+activation comes from the core's activation table (each activation's descriptor names its
+``torch.nn`` counterpart and the arguments that make it the same function)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+from . import _core
 
 
 def _torch():
     try:
         import torch
     except ImportError as exc:
-        raise ImportError("this conversion needs PyTorch: pip install torch") from exc
+        raise ImportError("this conversion needs PyTorch; for its CPU build (about 200 MB "
+                          "instead of several GB): pip install torch --index-url "
+                          "https://download.pytorch.org/whl/cpu") from exc
     return torch
 
 
+def _arguments(text: str) -> dict:
+    """"negative_slope=0.01,approximate=tanh" -> {"negative_slope": 0.01, "approximate": "tanh"}"""
+    out: dict = {}
+    for item in filter(None, text.split(",")):
+        key, value = item.split("=")
+        try:
+            out[key] = int(value)
+        except ValueError:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value
+    return out
+
+
+_TABLE = {entry["name"]: entry for entry in _core.activation_table()}
+
+
 def _activation_module(nn, name):
-    if name == "identity":
+    entry = _TABLE[name]
+    if not entry["torch_module"]:
         return None
-    if name == "leaky_relu":
-        return nn.LeakyReLU(0.01)
-    if name == "softmax":
-        return nn.Softmax(dim=1)
-    return getattr(nn, _TORCH_ACTIVATIONS[name])()
+    return getattr(nn, entry["torch_module"])(**_arguments(entry["torch_arguments"]))
 
 
 def to_torch(net):
@@ -44,26 +63,36 @@ def to_torch(net):
     return nn.Sequential(*modules)
 
 
+def _matches(module, arguments: dict) -> bool:
+    """The module's attributes have the values the table gives (Softmax: dim 1 or -1)."""
+    for key, value in arguments.items():
+        got = getattr(module, key, None)
+        if key == "dim":
+            if got not in (1, -1):
+                return False
+        elif isinstance(value, float):
+            if not isinstance(got, (int, float)) or not np.isclose(got, value):
+                return False
+        elif got != value:
+            return False
+    return True
+
+
 def _activation_name(nn, module):
-    if isinstance(module, nn.ReLU):
-        return "relu"
-    if isinstance(module, nn.LeakyReLU):
-        if not np.isclose(module.negative_slope, 0.01):
-            raise ValueError(f"model: LeakyReLU must have negative_slope 0.01 (fastbp's), got "
-                             f"{module.negative_slope}")
-        return "leaky_relu"
-    if isinstance(module, nn.Sigmoid):
-        return "sigmoid"
-    if isinstance(module, nn.Tanh):
-        return "tanh"
-    if isinstance(module, nn.Softmax):
-        if module.dim not in (1, -1):
-            raise ValueError(f"model: Softmax must be over dim 1, got dim={module.dim}")
-        return "softmax"
     if isinstance(module, nn.Identity):
         return "identity"
+    candidates = [entry for entry in _TABLE.values()
+                  if entry["torch_module"] == type(module).__name__]
+    for entry in candidates:
+        if _matches(module, _arguments(entry["torch_arguments"])):
+            return entry["name"]
+    if candidates:
+        wanted = " or ".join(f"{c['torch_module']}({c['torch_arguments']})" for c in candidates)
+        raise ValueError(f"model: {module!r} is not one of fastbp's activations; fastbp has "
+                         f"{wanted}")
+    supported = sorted({e["torch_module"] for e in _TABLE.values() if e["torch_module"]})
     raise ValueError(f"model: unsupported module {type(module).__name__}; expected Linear, "
-                     f"ReLU, LeakyReLU, Sigmoid, Tanh, Softmax or Identity")
+                     f"Identity or one of {', '.join(supported)}")
 
 
 def from_torch(cls, model, loss=None):

@@ -8,12 +8,10 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _files, optimizers, schedules
+from . import _core, _files, losses, optimizers, schedules
 from . import _validation as check
 from .history import History
 from .progress import EpochProgress
-
-_DEFAULT_LOSS = {"softmax": "softmax_ce", "sigmoid": "bce"}
 
 
 class MLP:
@@ -31,12 +29,14 @@ class MLP:
     layers : sequence of int
         ``[n_in, h1, ..., n_out]``; at least two sizes, each >= 1.
     hidden : str
-        Activation of the hidden layers: identity, relu, leaky_relu (slope 0.01), sigmoid, tanh.
+        Activation of the hidden layers: identity, relu, leaky_relu (slope 0.01), sigmoid
+        (or logistic), tanh, elu (alpha 1), softplus, silu, gelu (exact, erf) or gelu_tanh
+        (PyTorch's approximate="tanh").
     output : str
         Activation of the output layer: any of the above, or softmax.
-    loss : str, optional
-        mse, softmax_ce or bce; defaults from the output (softmax -> softmax_ce,
-        sigmoid -> bce, otherwise mse).
+    loss : str or fastbp.losses.Huber, optional
+        mse, softmax_ce, bce or huber (delta 1; `fastbp.losses.Huber` for another delta);
+        defaults from the output (softmax -> softmax_ce, sigmoid -> bce, otherwise mse).
     dtype : {"float32", "float64"}
     seed : int, optional
         Seeds the Glorot/He initialisation; the same seed gives the same weights.
@@ -55,7 +55,7 @@ class MLP:
     """
 
     def __init__(self, layers: Sequence[int], hidden: str = "relu", output: str = "identity",
-                 loss: str | None = None, dtype: npt.DTypeLike = "float32",
+                 loss: str | losses.Huber | None = None, dtype: npt.DTypeLike = "float32",
                  seed: int | None = None) -> None:
         if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__"):
             raise TypeError(f"layers: expected a sequence of ints [n_in, ..., n_out], "
@@ -64,13 +64,13 @@ class MLP:
         if len(sizes) < 2:
             raise ValueError(f"layers: expected at least 2 sizes [n_in, ..., n_out], "
                              f"got {len(sizes)}")
-        check.choice("hidden", hidden, check.ACTIVATIONS)
-        check.choice("output", output, check.OUTPUTS)
-        loss = _DEFAULT_LOSS.get(output, "mse") if loss is None else loss
-        check.choice("loss", loss, check.LOSSES)
+        hidden = check.activation("hidden", hidden, check.ACTIVATIONS)
+        output = check.activation("output", output, check.OUTPUTS)
+        loss_name, huber_delta = losses.resolve(loss, output)
         self._dtype = np.dtype(check.dtype_name(dtype))
         core_class = _core.Network32 if self._dtype == np.float32 else _core.Network64
-        self._net = core_class(sizes, hidden, output, loss, check.seed("seed", seed))
+        self._net = core_class(sizes, hidden, output, loss_name, check.seed("seed", seed),
+                               huber_delta)
         self._bind_views()
 
     def _bind_views(self):
@@ -98,6 +98,14 @@ class MLP:
         return self._net.loss_name
 
     @property
+    def huber_delta(self) -> float:
+        """Huber's delta (1.0 unless the model was made with `fastbp.losses.Huber`)."""
+        return self._net.huber_delta
+
+    def _loss(self) -> str | losses.Huber:
+        return losses.Huber(self.huber_delta) if self.loss_name == "huber" else self.loss_name
+
+    @property
     def weights(self) -> list[np.ndarray]:
         """``W[l]`` of shape ``(layers[l], layers[l+1])``: live views, writing them changes the model."""
         return list(self._weights)
@@ -110,12 +118,15 @@ class MLP:
     def __getstate__(self) -> dict:
         """Architecture and parameters (pickle, copy.deepcopy); optimizer state is not kept."""
         return {"layers": self.layers, "hidden": self.hidden, "output": self.output,
-                "loss": self.loss_name, "dtype": self.dtype.name,
-                "parameters": self._net.parameters().copy()}
+                "loss": self.loss_name, "huber_delta": self.huber_delta,
+                "dtype": self.dtype.name, "parameters": self._net.parameters().copy()}
 
     def __setstate__(self, state: dict) -> None:
+        loss = state["loss"]
+        if loss == "huber":
+            loss = losses.Huber(state.get("huber_delta", 1.0))
         fresh = MLP(state["layers"], hidden=state["hidden"], output=state["output"],
-                    loss=state["loss"], dtype=state["dtype"], seed=0)
+                    loss=loss, dtype=state["dtype"], seed=0)
         params = fresh._net.parameters()
         stored = np.asarray(state["parameters"])
         if stored.shape != params.shape or stored.dtype != params.dtype:
@@ -126,7 +137,7 @@ class MLP:
 
     def __repr__(self) -> str:
         return (f"MLP(layers={self.layers}, hidden={self.hidden!r}, output={self.output!r}, "
-                f"loss={self.loss_name!r}, dtype={self.dtype.name!r})")
+                f"loss={self._loss()!r}, dtype={self.dtype.name!r})")
 
     # -- inputs ---------------------------------------------------------------------------
     def _X(self, X, name="X") -> np.ndarray:
@@ -209,7 +220,8 @@ class MLP:
         """
         x = self._X(X)
         chosen = optimizers.resolve(optimizer, lr, momentum)
-        return float(self._net.train_step(x, *self._T(T, x.shape[0]), chosen._settings()))
+        return float(self._net.train_step(x, *self._T(T, x.shape[0]),
+                                          chosen._core))  # type: ignore[union-attr]
 
     def reset_optimizer(self) -> None:
         """Forgets the optimizer state (velocity, Adam moments, RProp step sizes).
@@ -242,7 +254,7 @@ class MLP:
             32 by default (the whole data set for `RProp`). A partial last batch is trained.
         lr, momentum : float, optional
             Shorthand for ``optimizer=fastbp.SGD(lr=lr, momentum=momentum)`` (lr 0.01).
-        optimizer : fastbp.SGD | Adam | AdamW | RProp | str, optional
+        optimizer : fastbp.SGD | Adam | AdamW | RProp | Lion | str, optional
         lr_schedule : fastbp.ConstantLR | InverseScalingLR | StepLR | ExponentialLR |
             ReduceLROnPlateau | str, optional
         shuffle : bool
@@ -350,10 +362,18 @@ class MLP:
                     keep_going = False
             return keep_going
 
+        options = _core.FitOptions()
+        options.epochs = epochs
+        options.batch_size = batch_size
+        options.optimizer = chosen._core  # type: ignore[union-attr]
+        options.schedule = schedule._core  # type: ignore[union-attr]
+        options.shuffle = shuffle
+        options.seed = seed
+        options.patience = patience or 0
+        options.tol = tol
+        options.restore_best = restore_best_weights
         try:
-            self._net.fit(x, values, labels, epochs, batch_size, chosen._settings(),
-                          schedule._settings(), shuffle, seed, patience or 0, tol,
-                          restore_best_weights, X_val, val_values, val_labels, on_epoch)
+            self._net.fit(x, values, labels, options, X_val, val_values, val_labels, on_epoch)
         except BaseException as exc:
             # Divergence, Ctrl-C or a failing callback: the epochs that finished stay reachable.
             try:

@@ -1,21 +1,33 @@
-"""Optimizers for `MLP.fit` and `MLP.train_step`. Each is a small immutable settings object; the
-update itself runs in the compiled training loop, inside the weight-gradient GEMM: in its
-epilogue for plain SGD and classical momentum, on each finished gradient tile for the others.
+"""Optimizers for `MLP.fit` and `MLP.train_step`. Each is a small immutable settings object whose
+ranges are checked once, by the compiled core, when it is made; the update itself runs in the
+compiled training loop, inside the weight-gradient GEMM: in its epilogue for plain SGD and
+classical momentum, on each finished gradient tile for the others (the rule of each optimizer is
+one descriptor in ``cpp/src/descriptors/optimizers.inc``).
 
 Weight decay applies to weights, not biases. The optimizer's state (velocity, Adam's moments,
-RProp's step sizes) lives in the model and carries over between calls until the optimizer kind
-changes or `MLP.reset_optimizer` is called.
+RProp's step sizes, Lion's momentum) lives in the model and carries over between calls until the
+optimizer kind changes or `MLP.reset_optimizer` is called.
+
+>>> import fastbp
+>>> fastbp.Lion(lr=3e-4, weight_decay=0.1)
+Lion(lr=0.0003, beta1=0.9, beta2=0.99, weight_decay=0.1)
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any, Union
 
-from . import _validation as check
+from . import _core
+from ._settings import Settings
+
+
+class _OptimizerSettings(Settings):
+    _core_type = _core.Optimizer
 
 
 @dataclass(frozen=True)
-class SGD:
+class SGD(_OptimizerSettings):
     """Stochastic gradient descent, with optional (Nesterov) momentum and L2 weight decay.
 
     ``V = momentum * V - lr * (g + weight_decay * W)``; ``W += V`` (or, with ``nesterov=True``,
@@ -34,21 +46,11 @@ class SGD:
     nesterov: bool = False
     weight_decay: float = 0.0
 
-    def __post_init__(self):
-        _set(self, "lr", check.real("lr", self.lr, low=0, low_open=True))
-        _set(self, "momentum", check.real("momentum", self.momentum, low=0, high=1,
-                                          high_open=True))
-        _set(self, "nesterov", check.boolean("nesterov", self.nesterov))
-        _set(self, "weight_decay", check.real("weight_decay", self.weight_decay, low=0))
-        if self.nesterov and self.momentum == 0:
-            raise ValueError("nesterov: Nesterov momentum needs momentum > 0, got momentum=0")
-
-    def _settings(self) -> dict:
-        return {"kind": "sgd", **asdict(self)}
+    _kind = "sgd"
 
 
 @dataclass(frozen=True)
-class Adam:
+class Adam(_OptimizerSettings):
     """Adam (Kingma & Ba 2015) with L2 weight decay added to the gradient, as ``torch.optim.Adam``.
 
     ``epsilon`` is added to the bias-corrected ``sqrt(v_hat)`` as PyTorch does; with
@@ -70,18 +72,6 @@ class Adam:
 
     _kind = "adam"
 
-    def __post_init__(self):
-        _set(self, "lr", check.real("lr", self.lr, low=0, low_open=True))
-        _set(self, "beta1", check.real("beta1", self.beta1, low=0, high=1, high_open=True))
-        _set(self, "beta2", check.real("beta2", self.beta2, low=0, high=1, high_open=True))
-        _set(self, "epsilon", check.real("epsilon", self.epsilon, low=0, low_open=True))
-        _set(self, "weight_decay", check.real("weight_decay", self.weight_decay, low=0))
-        _set(self, "epsilon_uncorrected", check.boolean("epsilon_uncorrected",
-                                                        self.epsilon_uncorrected))
-
-    def _settings(self) -> dict:
-        return {"kind": self._kind, **asdict(self)}
-
 
 @dataclass(frozen=True)
 class AdamW(Adam):
@@ -101,7 +91,7 @@ class AdamW(Adam):
 
 
 @dataclass(frozen=True)
-class RProp:
+class RProp(_OptimizerSettings):
     """iRPROP- (Igel & Huesken 2000), the default training algorithm of the FANN library.
 
     Each parameter has its own step size: it grows by ``eta_plus`` while the gradient keeps its
@@ -123,28 +113,38 @@ class RProp:
     step_max: float = 50.0
     weight_decay: float = 0.0
 
-    def __post_init__(self):
-        _set(self, "eta_minus", check.real("eta_minus", self.eta_minus, low=0, high=1,
-                                           low_open=True, high_open=True))
-        _set(self, "eta_plus", check.real("eta_plus", self.eta_plus, low=1, low_open=True))
-        _set(self, "step_min", check.real("step_min", self.step_min, low=0))
-        _set(self, "step_max", check.real("step_max", self.step_max, low=self.step_min,
-                                          low_open=True))
-        _set(self, "step_init", check.real("step_init", self.step_init, low=0, low_open=True))
-        if not self.step_min <= self.step_init <= self.step_max:
-            raise ValueError(f"step_init: expected a value in [step_min, step_max] = "
-                             f"[{self.step_min}, {self.step_max}], got {self.step_init}")
-        _set(self, "weight_decay", check.real("weight_decay", self.weight_decay, low=0))
-
-    def _settings(self) -> dict:
-        return {"kind": "rprop", **asdict(self)}
+    _kind = "rprop"
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rprop": RProp}
-Optimizer = SGD | Adam | AdamW | RProp
+@dataclass(frozen=True)
+class Lion(_OptimizerSettings):
+    """Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"): the sign of an
+    interpolation of momentum and gradient, one state array instead of Adam's two.
+
+    ``c = beta1 * m + (1 - beta1) * g``; ``W -= lr * (sign(c) + weight_decay * W)``;
+    ``m = beta2 * m + (1 - beta2) * g``. Its steps all have size ``lr``, so it wants a rate 3 to
+    10 times below Adam's (and a decay as many times above AdamW's).
+
+    Examples
+    --------
+    >>> import fastbp
+    >>> fastbp.Lion().lr
+    0.0001
+    """
+
+    lr: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.99
+    weight_decay: float = 0.0
+
+    _kind = "lion"
 
 
-def resolve(optimizer, lr, momentum) -> SGD | Adam | RProp:
+OPTIMIZERS = {cls._kind: cls for cls in (SGD, Adam, AdamW, RProp, Lion)}
+Optimizer = Union[SGD, Adam, AdamW, RProp, Lion]
+
+
+def resolve(optimizer: Any, lr: Any, momentum: Any) -> Optimizer:
     """The optimizer `fit`/`train_step` should use, from ``optimizer=`` or the ``lr=``/
     ``momentum=`` shorthand for SGD."""
     if optimizer is None:
@@ -157,11 +157,7 @@ def resolve(optimizer, lr, momentum) -> SGD | Adam | RProp:
             raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)} or an "
                              f"optimizer object; got {optimizer!r}")
         return OPTIMIZERS[optimizer]()
-    if not isinstance(optimizer, (SGD, Adam, RProp)):
-        raise TypeError(f"optimizer: expected fastbp.SGD, Adam, AdamW, RProp or a name; "
+    if not isinstance(optimizer, _OptimizerSettings):
+        raise TypeError(f"optimizer: expected fastbp.SGD, Adam, AdamW, RProp, Lion or a name; "
                         f"got {type(optimizer).__name__}")
-    return optimizer
-
-
-def _set(obj, name, value):
-    object.__setattr__(obj, name, value)
+    return optimizer  # type: ignore[return-value]

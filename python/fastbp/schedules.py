@@ -1,17 +1,27 @@
 """Learning-rate schedules for `MLP.fit`: the rate changes between epochs, in the compiled loop.
 
-Each takes its starting rate from the optimizer's ``lr``.
+Each takes its starting rate from the optimizer's ``lr``; ranges are checked by the compiled core.
+
+>>> import fastbp
+>>> fastbp.StepLR(step_size=30, gamma=0.5)
+StepLR(step_size=30, gamma=0.5)
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any, Union
 
-from . import _validation as check
+from . import _core
+from ._settings import Settings
+
+
+class _ScheduleSettings(Settings):
+    _core_type = _core.Schedule
 
 
 @dataclass(frozen=True)
-class ConstantLR:
+class ConstantLR(_ScheduleSettings):
     """The optimizer's rate throughout.
 
     >>> import fastbp
@@ -19,12 +29,11 @@ class ConstantLR:
     ConstantLR()
     """
 
-    def _settings(self) -> dict:
-        return {"kind": "constant"}
+    _kind = "constant"
 
 
 @dataclass(frozen=True)
-class InverseScalingLR:
+class InverseScalingLR(_ScheduleSettings):
     """``lr / (t + 1) ** power_t``, t = samples trained before the epoch (scikit-learn's
     "invscaling").
 
@@ -35,15 +44,11 @@ class InverseScalingLR:
 
     power_t: float = 0.5
 
-    def __post_init__(self):
-        object.__setattr__(self, "power_t", check.real("power_t", self.power_t, low=0))
-
-    def _settings(self) -> dict:
-        return {"kind": "invscaling", **asdict(self)}
+    _kind = "invscaling"
 
 
 @dataclass(frozen=True)
-class StepLR:
+class StepLR(_ScheduleSettings):
     """``lr * gamma ** ((epoch - 1) // step_size)``.
 
     >>> import fastbp
@@ -54,18 +59,11 @@ class StepLR:
     step_size: int = 10
     gamma: float = 0.1
 
-    def __post_init__(self):
-        object.__setattr__(self, "step_size", check.integer("step_size", self.step_size,
-                                                            minimum=1))
-        object.__setattr__(self, "gamma", check.real("gamma", self.gamma, low=0, high=1,
-                                                     low_open=True))
-
-    def _settings(self) -> dict:
-        return {"kind": "step", **asdict(self)}
+    _kind = "step"
 
 
 @dataclass(frozen=True)
-class ExponentialLR:
+class ExponentialLR(_ScheduleSettings):
     """``lr * gamma ** (epoch - 1)``.
 
     >>> import fastbp
@@ -75,16 +73,11 @@ class ExponentialLR:
 
     gamma: float = 0.95
 
-    def __post_init__(self):
-        object.__setattr__(self, "gamma", check.real("gamma", self.gamma, low=0, high=1,
-                                                     low_open=True))
-
-    def _settings(self) -> dict:
-        return {"kind": "exponential", **asdict(self)}
+    _kind = "exponential"
 
 
 @dataclass(frozen=True)
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_ScheduleSettings):
     """Multiplies the rate by ``factor`` (not below ``min_lr``) once the monitored loss
     (validation loss with validation data, else training loss) has not improved by more than
     ``tol`` for more than ``patience`` epochs. scikit-learn's "adaptive" is ``factor=0.2``.
@@ -99,24 +92,16 @@ class ReduceLROnPlateau:
     tol: float = 1e-4
     min_lr: float = 1e-6
 
-    def __post_init__(self):
-        object.__setattr__(self, "patience", check.integer("patience", self.patience, minimum=0))
-        object.__setattr__(self, "factor", check.real("factor", self.factor, low=0, high=1,
-                                                      low_open=True, high_open=True))
-        object.__setattr__(self, "tol", check.real("tol", self.tol, low=0))
-        object.__setattr__(self, "min_lr", check.real("min_lr", self.min_lr, low=0))
-
-    def _settings(self) -> dict:
-        return {"kind": "plateau", **asdict(self)}
+    _kind = "plateau"
 
 
 SCHEDULES = {"constant": ConstantLR, "invscaling": InverseScalingLR, "step": StepLR,
              "exponential": ExponentialLR, "plateau": ReduceLROnPlateau,
              "adaptive": ReduceLROnPlateau}
-Schedule = ConstantLR | InverseScalingLR | StepLR | ExponentialLR | ReduceLROnPlateau
+Schedule = Union[ConstantLR, InverseScalingLR, StepLR, ExponentialLR, ReduceLROnPlateau]
 
 
-def resolve(schedule) -> Schedule:
+def resolve(schedule: Any) -> Schedule:
     if schedule is None:
         return ConstantLR()
     if isinstance(schedule, str):
@@ -124,9 +109,8 @@ def resolve(schedule) -> Schedule:
             raise ValueError(f"lr_schedule: expected one of {', '.join(SCHEDULES)} or a "
                              f"schedule object; got {schedule!r}")
         return SCHEDULES[schedule]()
-    if not isinstance(schedule, (ConstantLR, InverseScalingLR, StepLR, ExponentialLR,
-                                 ReduceLROnPlateau)):
+    if not isinstance(schedule, _ScheduleSettings):
         raise TypeError(f"lr_schedule: expected a fastbp schedule (ConstantLR, "
                         f"InverseScalingLR, StepLR, ExponentialLR, ReduceLROnPlateau) or a "
                         f"name; got {type(schedule).__name__}")
-    return schedule
+    return schedule  # type: ignore[return-value]

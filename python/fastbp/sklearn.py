@@ -1,10 +1,11 @@
 """scikit-learn estimators: `MLPClassifier` and `MLPRegressor`, drop-in replacements for
 ``sklearn.neural_network``'s, trained by fastbp's compiled loop.
 
-The constructor parameters and fitted attributes are scikit-learn's, with the same meanings; each
-epoch runs in C++ (shuffling, mini-batches, the fused SGD or Adam updates) and the per-epoch
-bookkeeping (loss curve, tolerance-based stopping, the "adaptive" and "invscaling" rates, early
-stopping on a validation score) follows scikit-learn's rules in Python between epochs.
+The constructor parameters and fitted attributes are scikit-learn's, with the same meanings. The
+whole of training runs in fastbp's compiled epoch loop, one call per fit: shuffling, mini-batches,
+the fused SGD or Adam updates, the L2 penalty, and scikit-learn's rules between epochs (its
+tolerance-based stopping, "adaptive" and "invscaling" rates, early stopping on the validation
+accuracy or R^2 with the best weights restored).
 
 Differences from scikit-learn, all deliberate or not yet done:
 
@@ -13,9 +14,6 @@ Differences from scikit-learn, all deliberate or not yet done:
 - the same weight initialisation (the same numbers for the same ``random_state``) and the same
   update formulas (with full batches the weights after each epoch are scikit-learn's to 1e-9),
   but mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
-- ``alpha`` enters each batch's gradient as ``alpha * W / batch_size`` like scikit-learn's; the
-  reported loss adds the L2 term with the weights at the start of each epoch (scikit-learn uses
-  each batch's; the same for full batches).
 - an extra ``dtype`` parameter: None follows X (float32 stays float32, anything else becomes
   float64, as scikit-learn does); "float32" trains in float32 whatever X is, about twice as fast.
 
@@ -41,16 +39,17 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _core
 from . import _validation as check
 from .mlp import MLP
 from .optimizers import SGD, Adam, RProp
+from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 _OUT_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
@@ -168,38 +167,44 @@ class _BaseMLP(BaseEstimator):
             W[...] = rng.uniform(-bound, bound, W.shape)
             b[...] = rng.uniform(-bound, bound, b.shape)
 
-    def _optimizer(self, lr, batch):
-        # alpha * W / batch in the gradient, as scikit-learn. (Its reported squared error is
-        # averaged over outputs, but its gradient is that of the sum over outputs, as fastbp's.)
-        decay = self.alpha / batch
+    def _optimizer(self):
+        # scikit-learn's L2 penalty enters each batch through FitOptions.l2 (alpha / rows).
         if self.solver == "sgd":
-            return SGD(lr=lr, momentum=self.momentum,
-                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
-                       weight_decay=decay)
+            return SGD(lr=self.learning_rate_init, momentum=self.momentum,
+                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
         if self.solver == "adam":
-            return Adam(lr=lr, beta1=self.beta_1, beta2=self.beta_2, epsilon=self.epsilon,
-                        weight_decay=decay, epsilon_uncorrected=True)
-        return RProp(weight_decay=decay)
+            return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
+                        epsilon=self.epsilon, epsilon_uncorrected=True)
+        return RProp()
+
+    def _schedule(self):
+        # The learning_rate parameter is scikit-learn's for solver="sgd" only; "adaptive" divides
+        # the rate by 5 while above 1e-6 where training would otherwise stop.
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            return InverseScalingLR(power_t=self.power_t)
+        if self.solver == "sgd" and self.learning_rate == "adaptive":
+            return ReduceLROnPlateau(factor=0.2, min_lr=1e-6)
+        return ConstantLR()
 
     def _fit(self, X, y, incremental):
         hidden = self._check_params()
-        first = not hasattr(self, "_fastbp_model")
-        reset = first or not (self.warm_start or incremental)
-        X, values, labels, n_outputs, y = self._validate_input(X, y, incremental, reset)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first = not hasattr(self, "_fastbp_model") or not (self.warm_start or incremental)
+        X, values, labels, n_outputs, y = self._validate_input(X, y, incremental, first)
         dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
         layers = [X.shape[1], *hidden, n_outputs]
-        if reset:
-            self._random_state = check_random_state(self.random_state)
-        rng = self._random_state
-        if not reset and self._model().layers != layers:
+        # A fresh random state every call, as scikit-learn's.
+        self._random_state = rng = check_random_state(self.random_state)
+        if not first and self._model().layers != layers:
             raise ValueError(f"warm_start/partial_fit: the data needs layers {layers}, the "
                              f"fitted model has {self._model().layers}")
-        if reset:
+        if first:
             self._fastbp_model = MLP(layers, hidden=_ACTIVATIONS[self.activation],
                                      output=self._out_activation(), dtype=dtype.name, seed=0)
             self._initialise(rng)
-            self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
-            self._no_improvement_count = 0
+            self._progress = _core.TrainingProgress()
+            self.t_, self.loss_curve_ = 0, []
             if self.early_stopping:
                 self.best_loss_ = None
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
@@ -207,32 +212,32 @@ class _BaseMLP(BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_, self.best_validation_score_ = None, None
         elif not incremental:
-            self._model().reset_optimizer()  # warm start: a new optimizer, as scikit-learn
-        if reset or not incremental:
-            self._lr = float(self.learning_rate_init)
+            # warm start: a new optimizer, as scikit-learn's, whose first epoch trains at
+            # learning_rate_init (its stopping count and best value carry over)
+            self._model().reset_optimizer()
+            self._progress.learning_rate = float(self.learning_rate_init)
+        self.n_iter_ = 0
         self.out_activation_ = _OUT_ACTIVATIONS[self._model().output]
         self.n_layers_ = len(layers)
         self.n_outputs_ = n_outputs
-        net = self._model()._net
-        X = np.ascontiguousarray(X, dtype=self._model().dtype)
+        model = self._model()
+        X = np.ascontiguousarray(X, dtype=model.dtype)
         if values is not None:
-            values = np.ascontiguousarray(values, dtype=self._model().dtype)
+            values = np.ascontiguousarray(values, dtype=model.dtype)
 
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
-            stratify = y if is_classifier(self) and not self._multilabel else None
-            index = np.arange(X.shape[0])
-            kept, held = train_test_split(index, random_state=rng,
+        X_val = val_values = val_labels = None
+        if self.early_stopping:
+            stratify = y if is_classifier(self) and n_outputs == 1 else None
+            kept, held = train_test_split(np.arange(X.shape[0]), random_state=rng,
                                           test_size=self.validation_fraction, stratify=stratify)
             if held.shape[0] < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
-            X_val, y_val = X[held], y[held]
-            X = X[kept]
+            X, X_val = X[kept], X[held]
             if values is not None:
-                values = values[kept]
+                values, val_values = values[kept], values[held]
             else:
-                labels = labels[kept]
+                labels, val_labels = labels[kept], labels[held]
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
 
@@ -246,75 +251,62 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped", stacklevel=3)
             batch = min(self.batch_size, n)
-        schedule = {"kind": "constant"}
-        best_params = None
-        classifier = is_classifier(self)
-        settings, settings_lr = None, None
-        for _ in range(self.max_iter):
-            if settings_lr != self._lr:
-                settings = self._optimizer(self._lr, batch)._settings()
-                settings_lr = self._lr
-            # scikit-learn adds 0.5 alpha |W|^2 / batch to each batch's loss with the weights
-            # before the step; the epoch's starting weights stand in for all its batches (exact
-            # for full batches).
-            penalty = 0.0
-            if self.alpha:
-                squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.coefs_)
-                penalty = 0.5 * self.alpha * squares * (-(-n // batch)) / n
-            logs = net.fit(X, values, labels, 1, batch, settings, schedule,
-                           bool(self.shuffle), int(rng.randint(np.iinfo(np.int32).max)), 0, 0.0,
-                           False, None, None, None, None)
-            loss = logs[0]["loss"] / (1 if classifier else n_outputs) + penalty
-            self.n_iter_ += 1
-            self.t_ += n
-            self.loss_ = loss
-            self.loss_curve_.append(loss)
+
+        options = _core.FitOptions()
+        options.epochs = 1 if incremental else int(self.max_iter)
+        options.batch_size = batch
+        options.optimizer = self._optimizer()._core
+        options.schedule = self._schedule()._core
+        options.shuffle = bool(self.shuffle)
+        options.seed = int(rng.randint(np.iinfo(np.int32).max))
+        options.stopping = "sklearn"
+        options.patience = (np.iinfo(np.int32).max if self.n_iter_no_change == np.inf
+                            else int(self.n_iter_no_change))
+        options.tol = float(self.tol)
+        options.monitor = (self._validation_monitor if self.early_stopping else "training_loss")
+        options.restore_best = bool(self.early_stopping)
+        options.l2 = float(self.alpha)
+        options.loss_scale = 1.0 if is_classifier(self) else 1.0 / n_outputs
+        options.stop_on_divergence = False
+
+        logs = []
+
+        def on_epoch(log):
+            logs.append(log)
             if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-            if early_stopping:
-                score = self._validation_score(X_val, y_val)
-                self.validation_scores_.append(score)
-                if self.verbose:
-                    print(f"Validation score: {score:f}")
-                if score < self.best_validation_score_ + self.tol:
-                    self._no_improvement_count += 1
-                else:
-                    self._no_improvement_count = 0
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = net.parameters().copy()
-            else:
-                if loss > self.best_loss_ - self.tol:
-                    self._no_improvement_count += 1
-                else:
-                    self._no_improvement_count = 0
-                if loss < self.best_loss_:
-                    self.best_loss_ = loss
-            if self.solver == "sgd" and self.learning_rate == "invscaling":
-                self._lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-            if self._no_improvement_count > self.n_iter_no_change:
-                if self.solver == "sgd" and self.learning_rate == "adaptive" and self._lr > 1e-6:
-                    self._lr /= 5
-                    self._no_improvement_count = 0
-                    if self.verbose:
-                        print(f"Setting learning rate to {self._lr:f}")
-                else:
-                    what = ("Validation score" if early_stopping else "Training loss")
-                    if self.verbose:
-                        print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-                    break
-            if incremental:
-                break
-        else:
-            if not incremental:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                              f"reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning, stacklevel=3)
-        if early_stopping:
-            self.best_loss_ = None
-            if best_params is not None:
-                net.parameters()[...] = best_params
+                if len(logs) > 1 and log["learning_rate"] != logs[-2]["learning_rate"]:
+                    print(f"Setting learning rate to {log['learning_rate']:f}")
+                print(f"Iteration {self.n_iter_ + len(logs)}, loss = {log['loss']:.8f}")
+                if self.early_stopping:
+                    print(f"Validation score: {log['val_score']:f}")
+
+        try:
+            model._net.fit(X, values, labels, options, X_val, val_values, val_labels, on_epoch,
+                           self._progress)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+        self.n_iter_ = len(logs)
+        self.t_ += n * len(logs)
+        self.loss_curve_ += [log["loss"] for log in logs]
+        if logs:
+            self.loss_ = logs[-1]["loss"]
+        if self.early_stopping:
+            self.validation_scores_ += [log["val_score"] for log in logs]
+            if self._progress.has_best:
+                self.best_validation_score_ = -self._progress.best
+        elif self._progress.has_best:
+            self.best_loss_ = self._progress.best
+        if self._progress.converged and self.verbose:
+            what = "Validation score" if self.early_stopping else "Training loss"
+            print(f"{what} did not improve more than tol={self.tol:f} for "
+                  f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+        if not incremental and len(logs) == self.max_iter and not self._progress.converged:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                          f"reached and the optimization hasn't converged yet.",
+                          ConvergenceWarning, stacklevel=3)
+        if not all(np.isfinite(w).all() for w in model.weights + model.biases):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may "
+                             "contain large values and need to be preprocessed.")
         return self
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> "_BaseMLP":
@@ -427,8 +419,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def _validation_score(self, X_val, y_val):
-        return accuracy_score(y_val, self.predict(X_val))
+    _validation_monitor = "validation_accuracy"  # scikit-learn's accuracy_score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -474,8 +465,4 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y = self._predict_raw(X)
         return y.ravel() if self.n_outputs_ == 1 else y
 
-    def _validation_score(self, X_val, y_val):
-        prediction = self.predict(X_val)
-        if not np.isfinite(prediction).all():
-            return np.nan
-        return r2_score(y_val, prediction)
+    _validation_monitor = "validation_r2"  # scikit-learn's r2_score, NaN for non-finite output

@@ -70,9 +70,13 @@ const std::vector<LossInfo>& loss_table();
 // sigmoid->bce, anything else->mse).
 Loss default_loss_for(Activation output);
 
+// Throws std::invalid_argument naming the parameter when it is out of range (Huber's delta must
+// be finite and > 0).
+void validate(const LossFunction& loss);
+
 // Throws std::invalid_argument for pairings the library does not support: softmax_ce needs
-// a softmax output with >= 2 units, bce a sigmoid output, softmax output needs softmax_ce, and
-// Huber's delta must be finite and > 0.
+// a softmax output with >= 2 units, bce a sigmoid output, softmax output needs softmax_ce; and
+// for a loss whose parameter is out of range.
 void check_output_loss_pairing(Activation output, const LossFunction& loss, long n_out);
 
 }  // namespace fastbp

@@ -7,3 +7,4 @@
 #include "fastbp/network.hpp"
 #include "fastbp/optimizer.hpp"
 #include "fastbp/threading.hpp"
+#include "fastbp/version.hpp"

@@ -30,6 +30,43 @@ struct ValidationSet {
   Targets<T> targets;
 };
 
+// How fit decides that training has stopped improving, for early stopping and the plateau
+// schedule.
+enum class StoppingRule {
+  // An epoch improves when the monitored value beats the best so far by more than tol; training
+  // stops after `patience` epochs in a row without improvement (patience 0: never). The plateau
+  // schedule keeps a count of its own (its patience, factor, tol and min_lr).
+  patience,
+  // scikit-learn's MLP: a count of epochs that did not beat the best by more than tol, reset by
+  // one that did; the best moves whenever it is beaten, by any amount. Once the count exceeds
+  // `patience` (scikit-learn's n_iter_no_change), training stops, unless the schedule is plateau
+  // (scikit-learn's "adaptive") and the rate is above min_lr: then the rate is multiplied by
+  // factor and the count starts again.
+  sklearn,
+};
+
+// What early stopping and the plateau schedule watch.
+enum class Monitor {
+  automatic,            // the validation loss with a validation set, else the training loss
+  training_loss,        // the reported training loss (see loss_scale and l2)
+  validation_loss,
+  validation_accuracy,  // higher is better; softmax: argmax; sigmoid: every output right
+  validation_r2,        // higher is better; R^2 averaged over the outputs
+};
+
+// What carries over from one fit call to the next when training continues (scikit-learn's
+// partial_fit and warm start): pass the same object to every call.
+struct TrainingProgress {
+  double samples_seen = 0;  // the invscaling schedule's t
+  // The rate the next epoch trains with, for the schedules that carry one (invscaling, plateau);
+  // < 0: the optimizer's. (scikit-learn's warm start sets it back to the initial rate.)
+  double learning_rate = -1;
+  double best = 0;  // the best monitored value so far (scores negated), if has_best
+  bool has_best = false;
+  int epochs_without_improvement = 0;
+  bool converged = false;  // out: the last call stopped because the monitored value stalled
+};
+
 struct FitOptions {
   int epochs = 10;
   std::ptrdiff_t batch_size = 32;
@@ -37,22 +74,34 @@ struct FitOptions {
   LearningRateSchedule schedule;
   bool shuffle = true;
   std::uint64_t seed = 0;
-  // Early stopping when patience > 0: training stops once the monitored loss (validation loss
-  // with a validation set, else training loss) has not improved by more than tol for `patience`
-  // epochs in a row; with restore_best the weights of the best epoch are put back at the end.
+  // Early stopping (see StoppingRule): with restore_best, the weights of the best epoch are put
+  // back at the end.
+  StoppingRule stopping = StoppingRule::patience;
+  Monitor monitor = Monitor::automatic;
   int patience = 0;
   double tol = 1e-4;
   bool restore_best = true;
+  // scikit-learn's L2 penalty alpha: each batch of `rows` samples adds alpha/2 |W|^2 / rows to its
+  // loss (with the weights before its step) and alpha W / rows to its gradient; biases are exempt.
+  double l2 = 0.0;
+  // The reported training loss is the mean loss times loss_scale, plus the l2 term
+  // (scikit-learn's regressor reports the squared error averaged over the outputs too).
+  double loss_scale = 1.0;
+  // A NaN or infinite batch loss throws DivergenceError with the weights put back; false trains
+  // on through it (scikit-learn's estimators, which then refuse non-finite weights).
+  bool stop_on_divergence = true;
 };
 
 struct EpochLog {
   int epoch = 0;             // 1-based
-  double loss = 0;           // mean training loss over the epoch's samples, before each step
+  double loss = 0;           // training loss over the epoch's samples, before each step
   double val_loss = 0;       // NaN without a validation set
-  double val_accuracy = 0;   // NaN without a validation set or for regression
+  double val_accuracy = 0;   // NaN without a validation set or for regression (per output for
+                             // sigmoid outputs)
+  double val_score = 0;      // the monitored validation accuracy or R^2; NaN otherwise
   double seconds = 0;        // wall time of the epoch's training (validation excluded)
   double learning_rate = 0;  // the rate this epoch trained with
-  bool best = false;         // the monitored loss improved on every earlier epoch by more than tol
+  bool best = false;         // the monitored value improved on every earlier epoch by more than tol
 };
 
 // Called after each epoch; returning false stops training.
@@ -111,10 +160,13 @@ class Network {
   void reset_optimizer();
   // Mini-batch training over shuffled index permutations; the last partial batch is trained.
   // Throws DivergenceError naming the epoch and batch when a loss is not finite.
+  // `progress` carries the schedule and stopping state into and out of the call (null: a fresh
+  // start).
   std::vector<EpochLog> fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
                             const FitOptions& options, const ValidationSet<T>* validation = nullptr,
                             const EpochCallback& on_epoch = nullptr,
-                            const BatchCheck& between_batches = nullptr);
+                            const BatchCheck& between_batches = nullptr,
+                            TrainingProgress* progress = nullptr);
 
  private:
   struct Impl;

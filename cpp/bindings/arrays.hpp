@@ -1,0 +1,84 @@
+// NumPy arrays at the boundary: the shapes the core needs, re-checked here so that calling
+// _core directly can raise but never crash (the package checks them first, with friendlier
+// messages, in python/fastbp/_validation.py).
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fastbp/network.hpp"
+
+namespace fastbp_bindings {
+
+namespace py = pybind11;
+
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+using Labels = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+inline std::string shape_of(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+inline void require_shape(const py::array& a, const char* name, std::vector<py::ssize_t> shape) {
+  bool ok = a.ndim() == py::ssize_t(shape.size());
+  for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(py::ssize_t(i)) == shape[i];
+  if (!ok) {
+    std::string want = "(";
+    for (std::size_t i = 0; i < shape.size(); ++i)
+      want += (i ? ", " : "") + std::to_string(shape[i]);
+    want += shape.size() == 1 ? ",)" : ")";
+    throw py::value_error(std::string(name) + ": expected shape " + want + ", got " + shape_of(a));
+  }
+}
+
+inline py::ssize_t rows_of(const py::array& X, const char* name, py::ssize_t cols) {
+  if (X.ndim() != 2 || X.shape(1) != cols)
+    throw py::value_error(std::string(name) + ": expected a 2-D array with " +
+                          std::to_string(cols) + " columns, got shape " + shape_of(X));
+  if (X.shape(0) < 1) throw py::value_error(std::string(name) + ": expected at least one sample");
+  return X.shape(0);
+}
+
+// An array the C++ side may write into: exactly dtype T, C-contiguous, writeable.
+template <typename T>
+T* writable_data(py::array& a, const char* name) {
+  if (!py::isinstance<py::array_t<T>>(a) || !(a.flags() & py::array::c_style) || !a.writeable())
+    throw py::type_error(std::string(name) + ": expected a writeable C-contiguous " +
+                         (sizeof(T) == 4 ? "float32" : "float64") + " array");
+  return static_cast<T*>(a.mutable_data());
+}
+
+// Targets for n samples and the arrays that keep their data alive.
+template <typename T>
+struct BoundTargets {
+  fastbp::Targets<T> targets;
+  CArray<T> values;
+  Labels labels;
+};
+
+template <typename T>
+BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::object& values,
+                             const py::object& labels, const char* name) {
+  BoundTargets<T> b;
+  if (!values.is_none() == !labels.is_none())
+    throw py::value_error(std::string(name) + ": give exactly one of a target matrix or labels");
+  if (!values.is_none()) {
+    b.values = values.cast<CArray<T>>();
+    require_shape(b.values, name, {n, py::ssize_t(n_out)});
+    b.targets.values = b.values.data();
+  } else {
+    b.labels = labels.cast<Labels>();
+    require_shape(b.labels, name, {n});
+    b.targets.labels = b.labels.data();
+  }
+  return b;
+}
+
+}  // namespace fastbp_bindings

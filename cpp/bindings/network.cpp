@@ -1,0 +1,176 @@
+// Network32 / Network64: fastbp::Network<float/double> for the Python package (fastbp.MLP).
+// Every long call releases the GIL.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "fastbp/fastbp.hpp"
+
+namespace fastbp_bindings {
+namespace {
+
+py::dict epoch_dict(const fastbp::EpochLog& log) {
+  py::dict d;
+  d["epoch"] = log.epoch;
+  d["loss"] = log.loss;
+  d["learning_rate"] = log.learning_rate;
+  d["best"] = log.best;
+  d["val_loss"] = log.val_loss;
+  d["val_accuracy"] = log.val_accuracy;
+  d["val_score"] = log.val_score;
+  d["seconds"] = log.seconds;
+  return d;
+}
+
+template <typename T>
+void bind_network(py::module_& m, const char* class_name) {
+  using Net = fastbp::Network<T>;
+  const auto targets_of = [](const Net& net, py::ssize_t n, const py::object& values,
+                             const py::object& labels, const char* name) {
+    return bind_targets<T>(net.layers().back(), n, values, labels, name);
+  };
+  py::class_<Net>(m, class_name)
+      .def(py::init([](std::vector<std::ptrdiff_t> layers, const std::string& hidden,
+                       const std::string& output, const std::string& loss, std::uint64_t seed,
+                       double huber_delta) {
+             return Net(std::move(layers), fastbp::parse_activation(hidden),
+                        fastbp::parse_activation(output),
+                        fastbp::LossFunction(fastbp::parse_loss(loss), huber_delta), seed);
+           }),
+           py::arg("layers"), py::arg("hidden"), py::arg("output"), py::arg("loss"),
+           py::arg("seed"), py::arg("huber_delta") = 1.0)
+      .def_property_readonly("layers", &Net::layers)
+      .def_property_readonly("hidden", [](const Net& n) { return fastbp::to_string(n.hidden()); })
+      .def_property_readonly("output", [](const Net& n) { return fastbp::to_string(n.output()); })
+      .def_property_readonly("loss_name",
+                             [](const Net& n) { return fastbp::to_string(n.loss_kind()); })
+      .def_property_readonly("huber_delta", [](const Net& n) { return n.loss_function().delta; })
+      .def_property_readonly("n_parameters", &Net::n_parameters)
+      .def(
+          "parameters",
+          [](py::object self) {
+            Net& n = self.cast<Net&>();
+            return py::array_t<T>({py::ssize_t(n.n_parameters())}, {py::ssize_t(sizeof(T))},
+                                  n.parameters(), self);
+          },
+          "All parameters as one live view: W[0], b[0], W[1], b[1], ...")
+      .def("weight_offset", &Net::weight_offset)
+      .def("bias_offset", &Net::bias_offset)
+      .def(
+          "predict",
+          [](const Net& net, const CArray<T>& X) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            CArray<T> out({n, py::ssize_t(net.layers().back())});
+            T* dst = out.mutable_data();
+            py::gil_scoped_release release;
+            net.predict(X.data(), n, dst);
+            return out;
+          },
+          py::arg("X"))
+      .def(
+          "loss",
+          [targets_of](const Net& net, const CArray<T>& X, const py::object& values,
+                       const py::object& labels) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            py::gil_scoped_release release;
+            return net.loss(X.data(), n, t.targets);
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"))
+      .def(
+          "gradients",
+          [targets_of](Net& net, const CArray<T>& X, const py::object& values,
+                       const py::object& labels) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            CArray<T> grad({py::ssize_t(net.n_parameters())});
+            T* dst = grad.mutable_data();
+            double loss;
+            {
+              py::gil_scoped_release release;
+              loss = net.gradients(X.data(), n, t.targets, dst);
+            }
+            return py::make_tuple(grad, loss);
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"),
+          "Returns (flat gradient laid out like parameters(), loss).")
+      .def(
+          "train_step",
+          [targets_of](Net& net, const CArray<T>& X, const py::object& values,
+                       const py::object& labels, const py::object& settings) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            // A _core.Optimizer, or a dict of settings when _core is called directly.
+            const fastbp::Optimizer optimizer =
+                py::isinstance<fastbp::Optimizer>(settings)
+                    ? settings.cast<const fastbp::Optimizer&>()
+                    : py::module_::import("fastbp._core").attr("Optimizer")(settings)
+                          .cast<fastbp::Optimizer>();
+            py::gil_scoped_release release;
+            return net.train_step(X.data(), n, t.targets, optimizer);
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("optimizer"))
+      .def("reset_optimizer", &Net::reset_optimizer, py::call_guard<py::gil_scoped_release>())
+      .def(
+          "fit",
+          [targets_of](Net& net, const CArray<T>& X, const py::object& values,
+                       const py::object& labels, const fastbp::FitOptions& options,
+                       const py::object& X_val, const py::object& val_values,
+                       const py::object& val_labels, const py::object& on_epoch,
+                       fastbp::TrainingProgress* progress) {
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            fastbp::ValidationSet<T> validation;
+            CArray<T> xv;
+            BoundTargets<T> tv;
+            const bool has_validation = !X_val.is_none();
+            if (has_validation) {
+              xv = X_val.cast<CArray<T>>();
+              validation.n = rows_of(xv, "validation X", net.layers().front());
+              validation.X = xv.data();
+              tv = targets_of(net, validation.n, val_values, val_labels, "validation T");
+              validation.targets = tv.targets;
+            }
+            // Called once per epoch, with the GIL: lets Ctrl-C and Python callbacks stop training.
+            fastbp::EpochCallback callback = [&](const fastbp::EpochLog& log) {
+              py::gil_scoped_acquire acquire;
+              if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+              if (on_epoch.is_none()) return true;
+              py::object keep_going = on_epoch(epoch_dict(log));
+              return keep_going.is_none() || keep_going.cast<bool>();
+            };
+            // Between batches: Ctrl-C (KeyboardInterrupt) stops training after a whole batch.
+            const fastbp::BatchCheck check_signals = [] {
+              py::gil_scoped_acquire acquire;
+              if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            };
+            std::vector<fastbp::EpochLog> logs;
+            {
+              py::gil_scoped_release release;
+              logs = net.fit(X.data(), n, t.targets, options,
+                             has_validation ? &validation : nullptr, callback, check_signals,
+                             progress);
+            }
+            py::list out;
+            for (const auto& log : logs) out.append(epoch_dict(log));
+            return out;
+          },
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("options"),
+          py::arg("X_val") = py::none(), py::arg("val_values") = py::none(),
+          py::arg("val_labels") = py::none(), py::arg("on_epoch") = py::none(),
+          py::arg("progress") = nullptr);
+}
+
+}  // namespace
+
+void bind_networks(py::module_& m) {
+  bind_network<float>(m, "Network32");
+  bind_network<double>(m, "Network64");
+}
+
+}  // namespace fastbp_bindings
