@@ -4,8 +4,18 @@ Nothing here calls fastbp: the tests replay fastbp's computation with it and com
 """
 
 import numpy as np
+from scipy.special import erf
 
 LEAKY_SLOPE = 0.01
+SQRT_2_OVER_PI = np.sqrt(2 / np.pi)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _gelu_tanh_inner(z):
+    return SQRT_2_OVER_PI * (z + 0.044715 * z ** 3)
 
 
 def activate(name, z):
@@ -19,6 +29,16 @@ def activate(name, z):
         return 1 / (1 + np.exp(-z))
     if name == "tanh":
         return np.tanh(z)
+    if name == "elu":
+        return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
+    if name == "softplus":
+        return np.logaddexp(0, z)
+    if name == "silu":
+        return z * _sigmoid(z)
+    if name == "gelu":
+        return 0.5 * z * (1 + erf(z / np.sqrt(2)))
+    if name == "gelu_tanh":
+        return 0.5 * z * (1 + np.tanh(_gelu_tanh_inner(z)))
     if name == "softmax":
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
@@ -38,6 +58,18 @@ def derivative(name, z):
         return s * (1 - s)
     if name == "tanh":
         return 1 - np.tanh(z) ** 2
+    if name == "elu":
+        return np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)))
+    if name == "softplus":
+        return _sigmoid(z)
+    if name == "silu":
+        s = _sigmoid(z)
+        return s + z * s * (1 - s)
+    if name == "gelu":
+        return 0.5 * (1 + erf(z / np.sqrt(2))) + z * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
+    if name == "gelu_tanh":
+        t = np.tanh(_gelu_tanh_inner(z))
+        return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)
     raise ValueError(name)
 
 
@@ -48,10 +80,11 @@ def one_hot(labels, n_classes):
 
 
 class ReferenceMLP:
-    def __init__(self, weights, biases, hidden, output, loss):
+    def __init__(self, weights, biases, hidden, output, loss, huber_delta=1.0):
         self.W = [np.array(w, dtype=np.float64) for w in weights]
         self.b = [np.array(b, dtype=np.float64) for b in biases]
         self.hidden, self.output, self.loss_name = hidden, output, loss
+        self.delta = huber_delta
 
     def act_of(self, layer):
         return self.output if layer == len(self.W) - 1 else self.hidden
@@ -78,6 +111,10 @@ class ReferenceMLP:
         y, t = self.predict(X), self.targets(T)
         if self.loss_name == "mse":
             per_sample = 0.5 * ((y - t) ** 2).sum(axis=1)
+        elif self.loss_name == "huber":
+            d = np.abs(y - t)
+            per_sample = np.where(d <= self.delta, 0.5 * d * d,
+                                  self.delta * (d - 0.5 * self.delta)).sum(axis=1)
         elif self.loss_name == "softmax_ce":
             per_sample = -(t * np.log(y)).sum(axis=1)
         else:
@@ -90,6 +127,8 @@ class ReferenceMLP:
         # dL/dz of the output layer, written out per loss without the canonical-link shortcut
         if self.loss_name == "mse":
             delta = (y - t) * derivative(self.output, zs[-1])
+        elif self.loss_name == "huber":
+            delta = np.clip(y - t, -self.delta, self.delta) * derivative(self.output, zs[-1])
         elif self.loss_name == "softmax_ce":
             grad_y = -t / y
             delta = y * (grad_y - (grad_y * y).sum(axis=1, keepdims=True))

@@ -17,7 +17,8 @@ class ReferenceOptimizer:
 
     def step(self, params, grads, lr=None):
         s, kind = self.s, self.s["kind"]
-        lr = s.get("lr", 0.01 if kind == "sgd" else 0.001) if lr is None else lr
+        default_lr = {"sgd": 0.01, "lion": 1e-4}.get(kind, 0.001)
+        lr = s.get("lr", default_lr) if lr is None else lr
         wd = s.get("weight_decay", 0.01 if kind == "adamw" else 0.0)
         self.t += 1
         for i, (p, g) in enumerate(zip(params, grads)):
@@ -42,6 +43,11 @@ class ReferenceOptimizer:
                 else:
                     m_hat, v_hat = m / (1 - b1 ** self.t), v / (1 - b2 ** self.t)
                     p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+            elif kind == "lion":  # Chen et al. 2023, Algorithm 2 (decoupled weight decay)
+                b1, b2 = s.get("beta1", 0.9), s.get("beta2", 0.99)
+                c = b1 * self.state1[i] + (1 - b1) * g
+                p -= lr * (np.sign(c) + decay * p)
+                self.state1[i] = b2 * self.state1[i] + (1 - b2) * g
             elif kind == "rprop":
                 up, down = s.get("eta_plus", 1.2), s.get("eta_minus", 0.5)
                 lo, hi = s.get("step_min", 1e-6), s.get("step_max", 50.0)

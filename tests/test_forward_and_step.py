@@ -13,6 +13,11 @@ CASES = [  # layers, batch, hidden, output
     ([37, 129, 65, 3], 7, "tanh", "softmax"),
     ([64, 300, 10], 129, "leaky_relu", "softmax"),
     ([300, 70, 5], 65, "relu", "tanh"),
+    ([37, 129, 65, 3], 7, "gelu", "softmax"),
+    ([33, 70, 17, 2], 65, "silu", "identity"),
+    ([5, 300, 3], 300, "gelu_tanh", "sigmoid"),
+    ([20, 33, 9], 17, "elu", "softplus"),
+    ([12, 40, 1], 9, "softplus", "elu"),
 ]
 
 
@@ -93,11 +98,12 @@ def test_train_step_updates_the_exposed_views():
 
 
 ONLINE_OUTPUTS = [("softmax", "softmax_ce"), ("sigmoid", "bce"), ("identity", "mse"),
-                  ("tanh", "mse")]
+                  ("tanh", "mse"), ("gelu", "huber")]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("hidden", ["identity", "relu", "leaky_relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("hidden", ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "elu",
+                                    "softplus", "silu", "gelu", "gelu_tanh"])
 @pytest.mark.parametrize("output,loss", ONLINE_OUTPUTS)
 @pytest.mark.parametrize("layers", [[2, 8, 2], [6, 20, 3], [40, 1, 7, 2], [3, 32, 17, 33]],
                          ids=["2-8-2", "6-20-3", "40-1-7-2", "3-32-17-33"])

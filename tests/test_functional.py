@@ -6,7 +6,9 @@ import pytest
 import fastbp
 from reference import activate, derivative
 
-ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "elu", "softplus", "silu",
+               "gelu", "gelu_tanh", "softmax"]
+NEEDS_Z = {"silu", "gelu", "gelu_tanh"}
 SHAPES = [(1, 1, 1), (1, 784, 128), (7, 17, 129), (64, 300, 33), (5, 3, 2100)]
 
 
@@ -47,9 +49,11 @@ def _expected_backward(grad_a, x, W, b, activation):
 def test_dense_backward(dtype, activation, shape, threads):
     rng = np.random.default_rng(sum(shape) + 1)
     x, W, b = _layer(rng, *shape, dtype)
-    a = fastbp.dense_forward(x, W, b, activation)
+    a, z = fastbp.dense_forward(x, W, b, activation, return_preactivation=True)
+    np.testing.assert_allclose(z, x.astype(np.float64) @ W + b, **_tol(dtype))
     grad_a = rng.normal(size=a.shape).astype(dtype)
-    gx, gW, gb = fastbp.dense_backward(grad_a, x, W, a, activation)
+    gx, gW, gb = fastbp.dense_backward(grad_a, x, W, a, activation,
+                                       z=z if activation in NEEDS_Z else None)
     ex, eW, eb = _expected_backward(grad_a, x, W, b, activation)
     tol = _tol(dtype)
     for name, got, want in (("grad_x", gx, ex), ("grad_W", gW, eW), ("grad_b", gb, eb)):

@@ -78,13 +78,15 @@ def call(fn, *args, **kwargs):
 @st.composite
 def networks(draw):
     sizes = draw(st.lists(st.integers(1, 9), min_size=2, max_size=4))
-    output = draw(st.sampled_from(["identity", "sigmoid", "tanh", "softmax", "relu"]))
+    output = draw(st.sampled_from(["identity", "sigmoid", "tanh", "softmax", "relu", "gelu"]))
     loss = {"softmax": "softmax_ce", "sigmoid": draw(st.sampled_from(["bce", "mse"]))}.get(
-        output, "mse")
+        output, draw(st.sampled_from(["mse", "huber"])))
     if output == "softmax":
         sizes[-1] = max(sizes[-1], 2)
     return fastbp.MLP(sizes, hidden=draw(st.sampled_from(["relu", "tanh", "sigmoid",
-                                                         "leaky_relu", "identity"])),
+                                                         "leaky_relu", "identity", "elu",
+                                                         "softplus", "silu", "gelu",
+                                                         "gelu_tanh"])),
                       output=output, loss=loss, dtype=draw(st.sampled_from(["float32",
                                                                             "float64"])),
                       seed=draw(st.integers(0, 2**64 - 1)))
@@ -95,7 +97,8 @@ def networks(draw):
                                                      st.booleans()), max_size=4)),
        hidden=st.one_of(st.sampled_from(["relu", "softmax", "bogus", ""]), anything),
        output=st.one_of(st.sampled_from(["identity", "softmax", "sigmoid"]), anything),
-       loss=st.one_of(st.none(), st.sampled_from(["mse", "bce", "softmax_ce", "x"])),
+       loss=st.one_of(st.none(), st.sampled_from(["mse", "bce", "softmax_ce", "huber", "x"]),
+                      st.builds(fastbp.losses.Huber, st.floats(1e-6, 1e6))),
        dtype=st.one_of(st.sampled_from(["float32", "float64", "float16", "int32"]), anything),
        seed=st.one_of(st.none(), st.integers(-5, 2**65), anything))
 def test_constructor(layers, hidden, output, loss, dtype, seed):
@@ -164,7 +167,8 @@ def test_functional_api(x, W, b, activation, lr):
 
 
 @FUZZ
-@given(kind=st.sampled_from([fastbp.SGD, fastbp.Adam, fastbp.AdamW, fastbp.RProp,
+@given(kind=st.sampled_from([fastbp.SGD, fastbp.Adam, fastbp.AdamW, fastbp.RProp, fastbp.Lion,
+                             fastbp.losses.Huber,
                              fastbp.StepLR, fastbp.ExponentialLR, fastbp.InverseScalingLR,
                              fastbp.ReduceLROnPlateau]),
        values=st.lists(st.one_of(st.floats(), st.integers(-3, 3), st.booleans(), anything),

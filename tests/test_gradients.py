@@ -9,10 +9,11 @@ import pytest
 import fastbp
 from conftest import assert_close, make_data, reference_of
 
-HIDDEN = ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
+HIDDEN = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "elu", "softplus", "silu", "gelu",
+          "gelu_tanh"]
 # (output activation, loss): every pairing the library supports
 OUTPUT_LOSS = [("softmax", "softmax_ce"), ("sigmoid", "bce")] + [
-    (out, "mse") for out in ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]]
+    (out, loss) for out in HIDDEN for loss in ("mse", "huber")]
 
 
 def randomise_biases(net, rng):
@@ -71,7 +72,8 @@ def test_float32_gradcheck_is_loose_but_sane():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hidden,output,loss", [
     ("relu", "softmax", "softmax_ce"), ("tanh", "sigmoid", "bce"), ("sigmoid", "identity", "mse"),
-    ("leaky_relu", "tanh", "mse")])
+    ("leaky_relu", "tanh", "mse"), ("gelu", "identity", "huber"), ("silu", "softmax", "softmax_ce"),
+    ("elu", "sigmoid", "bce"), ("softplus", "gelu_tanh", "mse"), ("gelu_tanh", "silu", "huber")])
 @pytest.mark.parametrize("layers,batch", [([7, 17, 3], 1), ([37, 129, 65, 3], 7),
                                           ([300, 40, 33], 70), ([9, 2100, 4], 3)])
 def test_gradients_match_numpy_reference(dtype, hidden, output, loss, layers, batch, threads,

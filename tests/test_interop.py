@@ -8,8 +8,9 @@ import pytest
 import fastbp
 
 
-@pytest.mark.parametrize("hidden", ["relu", "leaky_relu", "sigmoid", "tanh", "identity"])
-@pytest.mark.parametrize("output", ["identity", "softmax", "sigmoid", "tanh"])
+@pytest.mark.parametrize("hidden", ["relu", "leaky_relu", "sigmoid", "tanh", "identity", "elu",
+                                    "softplus", "silu", "gelu", "gelu_tanh"])
+@pytest.mark.parametrize("output", ["identity", "softmax", "sigmoid", "tanh", "gelu"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_to_torch_computes_the_same_function(hidden, output, dtype):
     torch = pytest.importorskip("torch")
@@ -50,7 +51,7 @@ def test_from_torch_rejects_what_it_cannot_represent():
          ValueError, "one hidden activation"),
         (nn.Sequential(nn.Linear(3, 4), nn.Linear(5, 1)), ValueError, "takes 5 inputs"),
         (nn.Sequential(nn.Linear(3, 4, bias=False)), ValueError, "no bias"),
-        (nn.Sequential(nn.Linear(3, 4), nn.GELU()), ValueError, "unsupported module GELU"),
+        (nn.Sequential(nn.Linear(3, 4), nn.Mish()), ValueError, "unsupported module Mish"),
         (nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.2)), ValueError, "negative_slope"),
         (nn.Sequential(nn.Linear(3, 4).half()), ValueError, "float32 or all float64"),
         (nn.Sequential(), ValueError, "no Linear"),

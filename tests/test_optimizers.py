@@ -19,6 +19,8 @@ OPTIMIZERS = {
     "adamw": fastbp.AdamW(lr=0.01, weight_decay=0.1),
     "adam-sklearn-epsilon": fastbp.Adam(lr=0.01, epsilon=1e-3, epsilon_uncorrected=True),
     "rprop": fastbp.RProp(step_init=0.01, step_max=0.05),
+    "lion": fastbp.Lion(lr=0.01, weight_decay=0.1),
+    "lion-betas": fastbp.Lion(lr=0.003, beta1=0.8, beta2=0.9),
 }
 
 

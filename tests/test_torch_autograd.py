@@ -10,7 +10,10 @@ torch = pytest.importorskip("torch")
 
 ACT = {"identity": torch.nn.Identity, "relu": torch.nn.ReLU,
        "leaky_relu": lambda: torch.nn.LeakyReLU(0.01), "sigmoid": torch.nn.Sigmoid,
-       "tanh": torch.nn.Tanh}
+       "tanh": torch.nn.Tanh, "elu": torch.nn.ELU,
+       # threshold above any input here: PyTorch returns z itself above its threshold
+       "softplus": lambda: torch.nn.Softplus(threshold=1e4), "silu": torch.nn.SiLU,
+       "gelu": torch.nn.GELU, "gelu_tanh": lambda: torch.nn.GELU(approximate="tanh")}
 
 
 def torch_loss(net, X, T):
@@ -32,7 +35,11 @@ def torch_loss(net, X, T):
         loss = torch.nn.functional.binary_cross_entropy_with_logits(z, t, reduction="sum") / len(X)
     else:
         y = z if net.output == "identity" else ACT[net.output]()(z)
-        loss = 0.5 * ((y - t) ** 2).sum(dim=1).mean()
+        if net.loss_name == "huber":  # summed over outputs, mean over samples, as fastbp's
+            loss = torch.nn.functional.huber_loss(y, t, reduction="sum",
+                                                  delta=net.huber_delta) / len(X)
+        else:
+            loss = 0.5 * ((y - t) ** 2).sum(dim=1).mean()
     loss.backward()
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     return (loss.item(), [m.weight.grad.numpy().T for m in linears],
@@ -41,7 +48,8 @@ def torch_loss(net, X, T):
 
 @pytest.mark.parametrize("hidden", list(ACT))
 @pytest.mark.parametrize("output,loss", [("softmax", "softmax_ce"), ("sigmoid", "bce"),
-                                         ("identity", "mse"), ("tanh", "mse")])
+                                         ("identity", "mse"), ("tanh", "mse"),
+                                         ("identity", "huber"), ("gelu", "huber")])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_gradients_match_torch_autograd(hidden, output, loss, dtype):
     rng = np.random.default_rng(0)

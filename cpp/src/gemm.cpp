@@ -86,7 +86,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   // is packed in one block (measured on 64x784x256: 179 -> 228 GFLOP/s on 2 threads).
   constexpr std::ptrdiff_t kSharedPanelBudget = std::ptrdiff_t(1) << 18;  // elements
   std::ptrdiff_t kc_target = kern.kc;
-  if (threads > 1 && k * std::min(n, NC) <= kSharedPanelBudget) kc_target = k;
+  if (threads > 1 && k * std::min(n, NC) <= kSharedPanelBudget) kc_target = std::max<std::ptrdiff_t>(k, 1);
   const std::ptrdiff_t k_blocks =
       !pack_b && m * k <= (std::ptrdiff_t(1) << 16) ? 1 : (k + kc_target - 1) / kc_target;
   const std::ptrdiff_t KC =
