@@ -1,5 +1,7 @@
-"""Every optimizer against an independent NumPy implementation and against torch.optim; the
-fused SGD paths against the element-wise one; fit's use of optimizer state."""
+"""Every optimizer against an independent NumPy implementation (tests/reference_optimizers.py,
+written from the papers); the fused SGD paths against the element-wise one; fit's use of
+optimizer state. (Against torch.optim: tests/test_torch_optim.py; against jax.grad:
+tests/test_jax_oracle.py.)"""
 
 import numpy as np
 import pytest

@@ -169,3 +169,22 @@ def test_integer_and_list_inputs_are_converted_once():
     b = net.predict(np.array([[1.0, 2.0], [3.0, 4.0]]))
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.float64
+
+
+def test_fastbp_simd_is_read_case_insensitively_and_an_unknown_value_warns():
+    import os
+    import subprocess
+    import sys
+
+    def level_with(value):
+        done = subprocess.run([sys.executable, "-W", "always", "-c",
+                               "import fastbp; print(fastbp.simd_level())"],
+                              env=dict(os.environ, FASTBP_SIMD=value), capture_output=True,
+                              text=True, timeout=120)
+        return done.stdout.strip(), done.stderr
+
+    level, err = level_with("PORTABLE")
+    assert level == "portable" and "Warning" not in err
+    level, err = level_with("sse")
+    assert level == fastbp.simd_level()
+    assert "FASTBP_SIMD='sse' names no kernel level" in err

@@ -5,6 +5,8 @@
 >>> net.fit(X, labels, epochs=10, batch_size=64, lr=0.1)                 # doctest: +SKIP
 """
 
+import warnings as _warnings
+
 from . import _core, losses, parallel
 from ._core import DivergenceError, simd_level
 from .functional import dense_backward, dense_backward_sgd, dense_forward
@@ -17,6 +19,11 @@ from .schedules import (ConstantLR, ExponentialLR, InverseScalingLR, ReduceLROnP
                         StepLR)
 
 __version__: str = _core.__version__
+
+if _core.unrecognised_simd_request():
+    _warnings.warn(f"FASTBP_SIMD={_core.unrecognised_simd_request()!r} names no kernel level "
+                   f"(expected one of reference, portable, avx2, avx512); fastbp uses "
+                   f"{_core.simd_level()!r}, the best this CPU has", RuntimeWarning, stacklevel=2)
 
 __all__ = [
     "MLP",
