@@ -85,21 +85,34 @@ double softmax_cross_entropy_row(std::ptrdiff_t width, T* zi, const T* ti, std::
   return loss;
 }
 
-// mse, huber: y = act(z), dL/dz = dL/dy act'(z or y).
-template <Loss L, typename T>
-double loss_on_outputs_row(Activation output, const LossFunction& f, std::ptrdiff_t width, T* zi,
-                           const T* ti, T* di, T delta_scale) {
-  const bool from_input = derivative_needs_input(output);
+// mse, huber: y = act(z), dL/dz = dL/dy act'(z or y); the activation chosen once per row.
+template <Loss L, Activation A, typename T>
+double loss_on_outputs_row(const LossFunction& f, std::ptrdiff_t width, T* zi, const T* ti,
+                           T* di, T delta_scale) {
+  using D = ActivationDescriptor<A>;
   double loss = 0;
   for (std::ptrdiff_t j = 0; j < width; ++j) {
-    const T z = zi[j], y = activate(output, z);
+    const T z = zi[j], y = D::forward(z);
     loss += LossDescriptor<L>::value(y, ti[j], f);
     zi[j] = y;
     if (di)
       di[j] = delta_scale * LossDescriptor<L>::gradient(y, ti[j], f) *
-              activation_derivative(output, from_input ? z : y);
+              D::derivative(D::derivative_needs_input ? z : y);
   }
   return loss;
+}
+
+template <Loss L, typename T>
+double loss_on_outputs_row(Activation output, const LossFunction& f, std::ptrdiff_t width, T* zi,
+                           const T* ti, T* di, T delta_scale) {
+  switch (output) {
+#define FASTBP_OUTPUT_CASE(id) \
+  case Activation::id:         \
+    return loss_on_outputs_row<L, Activation::id>(f, width, zi, ti, di, delta_scale);
+    FASTBP_ACTIVATIONS(FASTBP_OUTPUT_CASE)
+#undef FASTBP_OUTPUT_CASE
+  }
+  return 0;
 }
 
 // bce: the sigmoid's canonical link, dL/dz = s(z) - t.
