@@ -36,11 +36,29 @@ def simd_level(request):
     _core.set_simd_level(best)
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+class Threads:
+    """What the `threads` fixture set: `n` threads, the parallel threshold at 0 (every kernel
+    that may run threads does, however small the test's data), and `assert_used()` to check that
+    a kernel really ran as many as it could (at most the processors)."""
+
+    def __init__(self, n):
+        self.n = n
+        self.expected = min(n, os.cpu_count() or 1)
+
+    def assert_used(self):
+        used = _core.threads_used()
+        assert used == self.expected, (f"the threaded paths were not taken: the largest team "
+                                       f"had {used} thread(s), expected {self.expected}")
+
+
+@pytest.fixture(params=[1, 2, 3], ids=["1thread", "2threads", "3threads"])
 def threads(request):
     before = fastbp.get_num_threads()
     fastbp.set_num_threads(request.param)
-    yield request.param
+    fastbp.parallel.set_parallel_threshold(0)
+    _core.reset_threads_used()
+    yield Threads(request.param)
+    fastbp.parallel.set_parallel_threshold(None)
     fastbp.set_num_threads(before)
 
 

@@ -32,6 +32,7 @@ def test_predict_and_loss_match_reference(dtype, layers, batch, hidden, output, 
     ref = reference_of(net)
     assert_close(net.predict(X), ref.predict(X), dtype, "predict")
     assert_close(net.loss(X, T), ref.loss(X, T), dtype, "loss")
+    threads.assert_used()
 
 
 def test_predict_handles_more_rows_than_one_chunk():
@@ -49,6 +50,8 @@ def test_train_steps_match_reference(dtype, layers, batch, hidden, output, momen
     rng = np.random.default_rng(batch + 1)
     net = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=4)
     assert_steps_match_reference(net, rng, steps=3, batch=batch, lr=0.05, momentum=momentum)
+    if batch > 1:  # (batch-1 steps of a small network run in the single-threaded online kernels)
+        threads.assert_used()
 
 
 def test_simd_levels_agree_with_each_other():

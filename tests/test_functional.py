@@ -31,6 +31,7 @@ def test_dense_forward(dtype, activation, shape, threads):
     assert a.dtype == dtype and a.shape == (shape[0], shape[2])
     expected = activate(activation, x.astype(np.float64) @ W + b)
     np.testing.assert_allclose(a, expected, **_tol(dtype))
+    threads.assert_used()
 
 
 def _expected_backward(grad_a, x, W, b, activation):

@@ -19,6 +19,7 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import fastbp  # noqa: E402
+from conftest import reference_of  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FASTBP_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -118,6 +119,17 @@ def test_inference_and_training_on_arbitrary_arrays(net, X, T, data):
         result = call(method, X)
         if isinstance(result, np.ndarray):
             assert result.shape == (np.asarray(X).shape[0], net.layers[-1])
+    # No silently wrong result: an X that predict accepts, of moderate values, with finite
+    # weights, gives finite outputs equal to the independent float64 reference's.
+    prediction = call(net.predict, X)
+    weights_finite = all(np.isfinite(w).all() for w in net.weights + net.biases)
+    if isinstance(prediction, np.ndarray) and weights_finite:
+        x = np.asarray(X).astype(net.dtype).astype(np.float64)
+        if np.all(np.abs(x) <= 10):
+            assert np.isfinite(prediction).all(), "finite input and weights, non-finite output"
+            tol = 1e-4 if net.dtype == np.float32 else 1e-10
+            np.testing.assert_allclose(prediction, reference_of(net).predict(x), rtol=tol,
+                                       atol=tol)
     # A well-formed call on the same model still works afterwards.
     x_ok = good_matrix(data.draw, 3, net.layers[0], net.dtype)
     assert np.isfinite(net.predict(x_ok)).all() or not all(

@@ -87,3 +87,4 @@ def test_gradients_match_numpy_reference(dtype, hidden, output, loss, layers, ba
     for layer in range(len(dW)):
         assert_close(dW[layer], ref_dW[layer], dtype, f"dW[{layer}] ({simd_level})")
         assert_close(db[layer], ref_db[layer], dtype, f"db[{layer}] ({simd_level})")
+    threads.assert_used()

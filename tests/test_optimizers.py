@@ -56,6 +56,22 @@ def test_optimizer_steps_match_numpy_reference(name, layers, batch, simd_level, 
     for layer in range(len(ref.W)):
         assert_close(net.weights[layer], ref.W[layer], np.float64, f"W[{layer}]")
         assert_close(net.biases[layer], ref.b[layer], np.float64, f"b[{layer}]")
+    if batch > 1:  # (batch-1 steps of a small network run in the single-threaded online kernels)
+        threads.assert_used()
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_optimizer_steps_beyond_one_block_on_threads(name, threads):
+    """More rows (300), columns (2100) and k (300) than one GEMM block in every dimension, so the
+    step on each finished tile waits for the last k-block and the tiles of every block, on every
+    thread, take it."""
+    rng = np.random.default_rng(21)
+    net = fastbp.MLP([300, 2100, 5], hidden="tanh", output="identity", dtype="float64", seed=3)
+    ref = run_against_reference(net, OPTIMIZERS[name], rng, steps=2, batch=300)
+    for layer in range(len(ref.W)):
+        assert_close(net.weights[layer], ref.W[layer], np.float64, f"W[{layer}]")
+        assert_close(net.biases[layer], ref.b[layer], np.float64, f"b[{layer}]")
+    threads.assert_used()
 
 
 @pytest.mark.parametrize("name", [n for n in OPTIMIZERS if n != "rprop"])
@@ -68,6 +84,7 @@ def test_optimizer_steps_float32_close_to_reference(name, threads):
     for layer in range(len(ref.W)):
         np.testing.assert_allclose(net.weights[layer], ref.W[layer], rtol=1e-3, atol=2e-4)
         np.testing.assert_allclose(net.biases[layer], ref.b[layer], rtol=1e-3, atol=2e-4)
+    threads.assert_used()
 
 
 def test_fused_sgd_matches_elementwise_update():

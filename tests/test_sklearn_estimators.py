@@ -2,6 +2,7 @@
 agreement with sklearn.neural_network on the same hyperparameters."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -195,3 +196,56 @@ def test_full_batch_steps_equal_sklearns(solver, extra, kind):
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+@pytest.mark.parametrize("extra", [
+    dict(solver="sgd", learning_rate="invscaling", power_t=0.3),
+    dict(solver="sgd", learning_rate="adaptive", momentum=0.5, tol=0.05, n_iter_no_change=2),
+    dict(solver="sgd", learning_rate="constant", tol=0.02, n_iter_no_change=3),
+    dict(solver="adam", tol=0.01, n_iter_no_change=2),
+    dict(solver="sgd", early_stopping=True, validation_fraction=0.25, tol=0.01,
+         n_iter_no_change=3),
+    dict(solver="adam", early_stopping=True, validation_fraction=0.25, n_iter_no_change=3),
+], ids=["invscaling", "adaptive", "tol-stop", "adam-tol-stop", "early-stopping-sgd",
+        "early-stopping-adam"])
+def test_schedules_stopping_rules_and_attributes_equal_sklearns(kind, extra):
+    """Full batches (so the sample order does not matter): scikit-learn's learning-rate
+    schedules, its n_iter_no_change/tol rule (including "adaptive" cutting the rate instead of
+    stopping) and early stopping on the validation score give the same epochs, weights and
+    fitted attributes, by value."""
+    from sklearn.neural_network import MLPClassifier as SkClassifier
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 4))
+    y = rng.integers(0, 3, 80) if kind == "classifier" else X[:, 0] - X[:, 1] ** 2
+    params = dict(hidden_layer_sizes=(6,), activation="relu", alpha=0.01, batch_size=200,
+                  learning_rate_init=0.1, max_iter=150, random_state=2, **extra)
+    ours_cls, theirs_cls = ((MLPClassifier, SkClassifier) if kind == "classifier"
+                            else (MLPRegressor, SkRegressor))
+    with warnings.catch_warnings(record=True) as ours_warnings:
+        warnings.simplefilter("always")
+        ours = ours_cls(**params).fit(X, y)
+    with warnings.catch_warnings(record=True) as theirs_warnings:
+        warnings.simplefilter("always")
+        theirs = theirs_cls(**params).fit(X, y)
+    assert ([type(w.message) for w in ours_warnings] ==
+            [type(w.message) for w in theirs_warnings])
+    assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-8)
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=1e-8)
+    if extra.get("early_stopping"):
+        assert ours.best_loss_ is None and theirs.best_loss_ is None
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_,
+                                   rtol=1e-12)
+        np.testing.assert_allclose(ours.best_validation_score_, theirs.best_validation_score_,
+                                   rtol=1e-12)
+    else:
+        np.testing.assert_allclose(ours.best_loss_, theirs.best_loss_, rtol=1e-8)
+        assert ours.validation_scores_ is None and theirs.validation_scores_ is None
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10)
+    for name in ("n_layers_", "n_outputs_", "out_activation_", "n_features_in_"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    if kind == "classifier":
+        np.testing.assert_array_equal(ours.classes_, theirs.classes_)

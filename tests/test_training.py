@@ -34,8 +34,7 @@ def test_digits_reach_95_percent_test_accuracy():
     assert history.val_accuracy[-1] == pytest.approx(accuracy)
 
 
-def _trained_weights(threads, dtype):
-    fastbp.set_num_threads(threads)
+def _trained_weights(dtype):
     rng = np.random.default_rng(0)
     X, y = make_data(rng, 300, 20, 4, "softmax_ce", labels=True)
     net = fastbp.MLP([20, 300, 4], hidden="relu", output="softmax", dtype=dtype, seed=7)
@@ -44,16 +43,12 @@ def _trained_weights(threads, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_same_seed_gives_bit_identical_weights(dtype, n_threads):
-    before = fastbp.get_num_threads()
-    try:
-        first = _trained_weights(n_threads, dtype)
-        second = _trained_weights(n_threads, dtype)
-    finally:
-        fastbp.set_num_threads(before)
+def test_same_seed_gives_bit_identical_weights(dtype, threads):
+    first = _trained_weights(dtype)
+    second = _trained_weights(dtype)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+    threads.assert_used()
 
 
 def test_different_seeds_give_different_initial_weights():

@@ -54,14 +54,25 @@ void train_and_destroy(const Optimizer& optimizer, std::ptrdiff_t batch, std::ui
   moved.reset_optimizer();
   moved.predict(X.data(), 1, out.data());
 
-  // Divergence in the middle of a fit: an exception unwinds through the loop.
-  std::vector<T> huge(X.size(), T(1e30));
+  // Divergence in the middle of a fit: a NaN target makes a batch's loss NaN, the error unwinds
+  // through the loop, and the weights are put back.
+  std::vector<T> one_hot(static_cast<std::size_t>(n * 3), T(0));
+  for (std::ptrdiff_t i = 0; i < n; ++i) one_hot[std::size_t(i * 3 + i % 3)] = T(1);
+  one_hot[std::size_t(3 * (n - 1))] = std::numeric_limits<T>::quiet_NaN();  // the last sample
+  fastbp::Targets<T> poisoned;
+  poisoned.values = one_hot.data();
+  const std::vector<T> before(moved.parameters(), moved.parameters() + moved.n_parameters());
   fastbp::FitOptions wild = options;
-  wild.optimizer = Optimizer::sgd(1e3);
+  wild.shuffle = false;  // the last batch holds the NaN
+  bool diverged = false;
   try {
-    moved.fit(huge.data(), n, t, wild);
-  } catch (const fastbp::DivergenceError&) {
+    moved.fit(X.data(), n, poisoned, wild);
+  } catch (const fastbp::DivergenceError& e) {
+    diverged = e.epoch() == 1 && e.batch() == (n + batch - 1) / batch;
   }
+  CHECK(diverged);
+  const std::vector<T> after(moved.parameters(), moved.parameters() + moved.n_parameters());
+  CHECK(before == after);
   // Bad input unwinds before any allocation.
   try {
     moved.train_step(X.data(), 0, t, optimizer);
