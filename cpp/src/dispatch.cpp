@@ -14,6 +14,9 @@
 #include "kernels/kernel_table.hpp"
 
 namespace fastbp::kernels {
+
+CpuTuning cpu_tuning;
+
 namespace {
 
 // Best first; the scalar reference set last, as oneDNN keeps its reference implementations.
@@ -107,7 +110,17 @@ std::string& unrecognised_request() {
   return value;
 }
 
+CpuTuning tuning_for_this_cpu() {
+  CpuTuning t;
+#if defined(FASTBP_HAVE_X86_KERNELS)
+  __builtin_cpu_init();
+  t.slow_masked_stores = __builtin_cpu_is("amd");
+#endif
+  return t;
+}
+
 Level startup_level() {
+  cpu_tuning = tuning_for_this_cpu();
   Level level = cpu_level();
   if (const char* requested = std::getenv("FASTBP_SIMD")) {
     const int wanted = find_level(requested);
