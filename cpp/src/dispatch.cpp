@@ -15,7 +15,8 @@
 
 namespace fastbp::kernels {
 
-CpuTuning cpu_tuning;
+// Read by every kernel on every core: a cache line of its own.
+alignas(64) CpuTuning cpu_tuning;
 
 namespace {
 

@@ -35,14 +35,15 @@ std::atomic<int>& thread_setting() {
   return n;
 }
 
+// Each on a cache line of its own: largest_team is written by the thread starting a team, and a
+// neighbour read by the kernels on another core would be evicted from its cache every time.
 // Negative: each kernel's own measured threshold.
-std::atomic<double> threshold_override{-1.0};
-
+alignas(64) std::atomic<double> threshold_override{-1.0};
 // Set once this process (or, inherited through fork, an ancestor) has started an OpenMP team.
-std::atomic<bool> team_pool_exists{false};
+alignas(64) std::atomic<bool> team_pool_exists{false};
 // Set in a child forked after that: its OpenMP pool has no threads, so it must never start a team.
-std::atomic<bool> forked_after_teams{false};
-std::atomic<int> largest_team{1};
+alignas(64) std::atomic<bool> forked_after_teams{false};
+alignas(64) std::atomic<int> largest_team{1};
 
 void on_fork_child() {
   if (team_pool_exists.load(std::memory_order_relaxed))
@@ -109,7 +110,8 @@ int threads_for_work(double flops, double min_flops_per_thread) {
 }
 
 void note_team_starting() {
-  team_pool_exists.store(true, std::memory_order_relaxed);
+  if (!team_pool_exists.load(std::memory_order_relaxed))  // written once, not at every team
+    team_pool_exists.store(true, std::memory_order_relaxed);
 }
 
 void note_team_size(int size) {
