@@ -118,6 +118,7 @@ const int kRegistered = [] {
     for (const auto& [label, optimizer] : others)
       benchmark::RegisterBenchmark(("fit_" + std::string(label) + "/f32/" + name).c_str(),
                                    BM_fit_epoch<float>, w, optimizer)
+          ->Arg(1)
           ->Arg(2)
           ->ArgName("threads")
           ->UseRealTime()

@@ -258,9 +258,10 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   detail::AlignedVector<T> best_params;
   // Weights to fall back on when training diverges: a copy every few epochs, so that the copy
   // costs well under 1% of the training even when an epoch is a single batch.
-  detail::AlignedVector<T> safe_params;
-  detail::assign_or_explain(safe_params, m.params.values.size(), T(0),
-                            "the copy of the parameters kept against divergence");
+  detail::AlignedVector<T>& safe_params = m.safe_parameters;
+  if (safe_params.size() != m.params.values.size())
+    detail::assign_or_explain(safe_params, m.params.values.size(), T(0),
+                              "the copy of the parameters kept against divergence");
   std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
   int safe_epoch = 1;
   const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / n));

@@ -52,6 +52,10 @@ struct NetworkImpl {
   // C of the weight-gradient GEMM when an optimizer steps on its tiles: only partial sums
   // between k-blocks land here (the finished tiles go straight into the step).
   AlignedVector<T> partial_sums;
+  // fit's copy of the parameters to fall back on when training diverges: kept between calls,
+  // because allocating and filling it anew cost every partial_fit call a page-faulting pass
+  // over a buffer the size of the model.
+  AlignedVector<T> safe_parameters;
   TrainingGuard guard;
 
   NetworkImpl(Architecture architecture, std::uint64_t seed)
