@@ -6,8 +6,15 @@
     python bench/compare.py --workloads wide mnist-mlp --peers fastbp-fit numpy torch
 
 Every peer trains the same network on the same standard-normal data with plain SGD (lr 0.01);
-repeats are interleaved (A B C A B C ...) and the table shows medians of samples/s. A peer that
-is not installed is skipped with a note. FLOPs per step = 6 x weights x batch.
+repeats are interleaved (A B C A B C ...) and the table shows medians of samples/s. Peers run in
+each mode their users choose between: PyTorch eager on --threads threads, on one thread, and with
+torch.compile; JAX jitted per step and with the whole epoch in one jit (lax.scan); fastbp's ratio
+is to the fastest mode of any peer. A peer that is not installed is skipped with a note.
+FLOPs per step = 6 x weights x batch.
+
+Every run writes a results file (bench/results/compare-<UTC time>-<commit>.json): the commit,
+the CPU as lscpu names it, the versions, the command and every repeat. The README's tables are
+generated from such a file by bench/tables.py.
 """
 
 from __future__ import annotations
@@ -18,19 +25,25 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PEERS = {  # name: (module, runner function, pip package)
-    "fastbp-fit": ("fastbp_peer", "fit_runner", "fastbp"),
-    "fastbp-step": ("fastbp_peer", "train_step_runner", "fastbp"),
-    "numpy": ("numpy_peer", "runner", "numpy"),
-    "torch": ("torch_peer", "runner", "torch"),
-    "jax": ("jax_peer", "runner", "jax"),
-    "sklearn": ("sklearn_peer", "runner", "scikit-learn"),
-    "fann": ("fann_peer", "rate_runner", "FANN (C++ benchmark)"),
+# name: (module, runner function, pip package, the runner's options given --threads). Peers run
+# in every mode their users pick between, and fastbp is held to the best of them.
+PEERS = {
+    "fastbp-fit": ("fastbp_peer", "fit_runner", "fastbp", lambda t: {}),
+    "fastbp-step": ("fastbp_peer", "train_step_runner", "fastbp", lambda t: {}),
+    "numpy": ("numpy_peer", "runner", "numpy", lambda t: {}),
+    "torch": ("torch_peer", "runner", "torch", lambda t: {"threads": t}),
+    "torch-1t": ("torch_peer", "runner", "torch", lambda t: {"threads": 1}),
+    "torch-compile": ("torch_peer", "runner", "torch", lambda t: {"threads": t, "compiled": True}),
+    "jax": ("jax_peer", "runner", "jax", lambda t: {}),
+    "jax-epoch": ("jax_epoch_peer", "runner", "jax", lambda t: {}),
+    "sklearn": ("sklearn_peer", "runner", "scikit-learn", lambda t: {}),
+    "fann": ("fann_peer", "rate_runner", "FANN (C++ benchmark)", lambda t: {}),
 }
 FASTBP = ("fastbp-fit", "fastbp-step")
 
@@ -45,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--plot", type=Path, help="bar chart (PNG) of fastbp / best peer")
+    parser.add_argument("--results", type=Path,
+                        help="the results file to write (default: bench/results/compare-"
+                             "<UTC time>-<commit>.json); every repeat, the CPU, the versions")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.seconds = 3, 0.25
@@ -121,8 +137,9 @@ def forward_vs_matmul(repeats, seconds, shape=(256, 1024, 2048)):
                 count += 1
             rates[name].append(2 * m * n * k * count / (time.perf_counter() - start) / 1e9)
     f, mm = (statistics.median(rates[name]) for name in calls)
-    return (f"# dense_forward ({m}x{k})·({k}x{n}) float32, relu epilogue: {f:.1f} GFLOP/s; "
+    line = (f"# dense_forward ({m}x{k})·({k}x{n}) float32, relu epilogue: {f:.1f} GFLOP/s; "
             f"numpy matmul: {mm:.1f} GFLOP/s; ratio {f / mm:.0%}")
+    return line, {"shape": [m, k, n], "gflops": rates}
 
 
 def human(rate):
@@ -148,6 +165,32 @@ def versions(peers):
     return found
 
 
+def machine():
+    """The CPU the numbers come from, as lscpu names it, and the SIMD features that matter."""
+    info = {"cpu": platform.processor() or platform.machine(), "logical_cpus": os.cpu_count()}
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        info["cpu"] = fields.get("Model name", info["cpu"]).strip()
+        flags = fields.get("Flags", "").split()
+        info["features"] = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
+                            if f in flags]
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return info
+
+
+def source_revision():
+    """The commit measured, with "-dirty" when the working tree differs from it."""
+    def git(*command):
+        return subprocess.run(["git", "-C", str(HERE), *command], capture_output=True,
+                              text=True).stdout.strip()
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return "unknown"
+    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
@@ -166,7 +209,7 @@ def main(argv=None):
     workloads = load_workloads(args.workloads)
     available, notes = [], []
     for name in args.peers:
-        module, _, package = PEERS[name]
+        module, _, package, _ = PEERS[name]
         if name == "fann":
             from peers import fann_peer
             ok, why = fann_peer.available()
@@ -187,6 +230,11 @@ def main(argv=None):
     for note in notes:
         print(f"# {note}")
 
+    record = {"kind": "compare", "command": " ".join(["python", "bench/compare.py", *sys.argv[1:]]),
+              "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "commit": source_revision(), "machine": machine(), "versions": info,
+              "threads": args.threads, "simd": fastbp.simd_level(), "repeats": args.repeats,
+              "seconds_per_repeat": args.seconds, "notes": notes, "workloads": []}
     rows = []
     for w in workloads:
         n = 1024 if args.quick else 2048
@@ -194,13 +242,13 @@ def main(argv=None):
         runners = {}
         rate_functions = {}
         for name in available:
-            module, function, _ = PEERS[name]
+            module, function, _, options = PEERS[name]
             factory = getattr(importlib.import_module(f"peers.{module}"), function)
             try:
                 if name == "fann":  # an external program: it reports samples/s itself
                     rate_functions[name] = factory(w, args.seconds)
                     continue
-                run_epoch = factory(w, data)
+                run_epoch = factory(w, data, **options(args.threads))
                 run_epoch()  # warm-up (JIT, workspaces, caches)
                 rate_functions[name] = (lambda r: lambda: measure(r, args.seconds))(run_epoch)
             except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
@@ -215,10 +263,13 @@ def main(argv=None):
         medians = {name: statistics.median(r) for name, r in rates.items()}
         roofline = matmul_gflops(w, args.repeats, args.seconds) if "numpy" in available else None
         rows.append((w, medians, roofline))
+        record["workloads"].append({"name": w.name, "layers": w.layers, "batch": w.batch,
+                                    "samples_per_second": rates, "median": medians,
+                                    "matmul_gflops": roofline})
         print(f"# {w.name}: " + ", ".join(f"{k} {human(v)}/s" for k, v in medians.items()),
               flush=True)
 
-    kernel_line = forward_vs_matmul(args.repeats, args.seconds)
+    kernel_line, record["dense_forward_vs_matmul"] = forward_vs_matmul(args.repeats, args.seconds)
     print(kernel_line)
 
     peer_names = [p for p in available if p not in FASTBP]
@@ -249,6 +300,11 @@ def main(argv=None):
     print(table)
     if args.markdown:
         args.markdown.write_text(table + "\n\n" + kernel_line.lstrip("# ") + "\n")
+    results = args.results or HERE / "results" / (
+        f"compare-{record['time_utc'][:16].replace(':', '')}-{record['commit'][:7]}.json")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"# results written to {results} (README tables: python bench/tables.py {results})")
     if args.plot:
         try:
             import matplotlib

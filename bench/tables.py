@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""README tables from a named results file in bench/results/, never typed by hand.
+
+    python bench/tables.py bench/results/compare-....json                 # print the table
+    python bench/tables.py bench/results/compare-....json --readme README.md
+    python bench/tables.py bench/results/workloads-....json --readme README.md
+
+A compare.py file gives the peer table; a Google Benchmark JSON file of bench_workloads gives the
+optimizer table. With --readme the table replaces the block between `<!-- table: KIND -->` and
+`<!-- end table -->`, with a line naming the file, the CPU, the commit and the run's settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Columns of the peer table: a peer's modes, of which the fastest is shown (and named).
+PEER_COLUMNS = [
+    ("NumPy", ["numpy"]),
+    ("PyTorch", ["torch", "torch-1t", "torch-compile"]),
+    ("JAX", ["jax", "jax-epoch"]),
+    ("scikit-learn", ["sklearn"]),
+    ("FANN", ["fann"]),
+]
+MODE_NAMES = {"torch": "eager", "torch-1t": "1 thread", "torch-compile": "compile",
+              "jax": "jit step", "jax-epoch": "jit epoch"}
+
+
+def human(rate):
+    if rate is None:
+        return "—"
+    for unit, scale in (("M", 1e6), ("k", 1e3)):
+        if rate >= scale:
+            return f"{rate / scale:.3g}{unit}"
+    return f"{rate:.3g}"
+
+
+def compare_table(record, name):
+    lines = ["| workload | fastbp fit | fastbp train_step | "
+             + " | ".join(c for c, _ in PEER_COLUMNS) + " | fastbp / best peer |",
+             "|---|---|---|" + "---|" * len(PEER_COLUMNS) + "---|"]
+    ratios = []
+    for w in record["workloads"]:
+        med = w["median"]
+        cells = [w["name"], human(med.get("fastbp-fit")), human(med.get("fastbp-step"))]
+        best_name, best_rate = None, 0.0
+        for column, modes in PEER_COLUMNS:
+            present = [m for m in modes if med.get(m)]
+            if not present:
+                cells.append("—")
+                continue
+            top = max(present, key=med.get)
+            label = f" ({MODE_NAMES[top]})" if len(modes) > 1 else ""
+            cells.append(human(med[top]) + label)
+            if med[top] > best_rate:
+                best_name, best_rate = f"{column}{label}", med[top]
+        fast = med.get("fastbp-fit")
+        if fast and best_rate:
+            ratios.append(fast / best_rate)
+            cells.append(f"{fast / best_rate:.2f}x ({best_name})")
+        else:
+            cells.append("—")
+        lines.append("| " + " | ".join(cells) + " |")
+    m = record["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+    source = (f"From `{name}`: {m['cpu']} ({', '.join(m.get('features', [])) or 'no AVX2'}), "
+              f"{record['threads']} threads, SIMD level {record['simd']}, commit "
+              f"{record['commit'][:7]}{'-dirty' if record['commit'].endswith('-dirty') else ''}, "
+              f"{record['time_utc'][:10]}; `{record['command']}`: {record['repeats']} interleaved "
+              f"repeats of {record['seconds_per_repeat']:g} s, medians of samples/s; {versions}. "
+              "Each peer column shows the fastest of that peer's modes.")
+    footer = []
+    if ratios:
+        footer.append(f"Geometric mean of fastbp / best peer over the workloads: "
+                      f"{statistics.geometric_mean(ratios):.2f}x.")
+    kernel = record.get("dense_forward_vs_matmul")
+    if kernel:
+        mm, k, n = kernel["shape"]
+        f = statistics.median(kernel["gflops"]["dense_forward"])
+        np_ = statistics.median(kernel["gflops"]["numpy matmul"])
+        footer.append(f"`fastbp.dense_forward` ({mm}×{k})·({k}×{n}) float32 + relu: {f:.0f} "
+                      f"GFLOP/s against NumPy matmul's {np_:.0f} in the same run.")
+    return source + "\n\n" + "\n".join(lines) + ("\n\n" + " ".join(footer) if footer else "")
+
+
+def optimizer_table(record, name):
+    """bench_workloads' Google Benchmark JSON: fit_<optimizer>/f32/<workload>/threads:N."""
+    rates = {}
+    for b in record["benchmarks"]:
+        match = re.match(r"fit(?:_([a-z]+))?/f32/([\w-]+)/threads:(\d+)", b["name"])
+        if not match or b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        if "samples/s" not in b:
+            continue
+        key = (match.group(2), int(match.group(3)), match.group(1) or "sgd")
+        if b.get("run_type") == "aggregate" or key not in rates:
+            rates[key] = b["samples/s"]
+    threads = max(t for _, t, _ in rates) if rates else 0
+    optimizers = ["sgd", "momentum", "nesterov", "adam", "rprop"]
+    workloads = list(dict.fromkeys(w for w, t, _ in rates if t == threads))
+    lines = ["| workload | SGD | momentum | Nesterov | Adam | RProp |", "|---|---|---|---|---|---|"]
+    for w in workloads:
+        lines.append("| " + " | ".join([w] + [human(rates.get((w, threads, o)))
+                                              for o in optimizers]) + " |")
+    c = record["context"]
+    source = (f"From `{name}`: {c.get('cpu', c.get('host_name', '?'))}, {threads} threads, "
+              f"commit {c.get('commit', '?')[:7]}, {c.get('date', '?')[:10]}; "
+              f"`{c.get('command', 'bench_workloads')}`; float32, samples/s"
+              + (" (medians of the repetitions)" if any(
+                  b.get("run_type") == "aggregate" for b in record["benchmarks"]) else "") + ".")
+    return source + "\n\n" + "\n".join(lines)
+
+
+def table_of(path):
+    record = json.loads(path.read_text())
+    try:
+        name = str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        name = str(path)
+    if record.get("kind") == "compare":
+        return "compare", compare_table(record, name)
+    if "benchmarks" in record and "context" in record:
+        return "optimizers", optimizer_table(record, name)
+    sys.exit(f"{path}: neither a compare.py results file nor a Google Benchmark JSON file")
+
+
+def replace_block(text, kind, table):
+    start, end = f"<!-- table: {kind} -->", "<!-- end table -->"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        sys.exit(f"no '{start}' ... '{end}' block to replace")
+    return pattern.sub(lambda _: f"{start}\n{table}\n{end}", text, count=1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="a file in bench/results/")
+    parser.add_argument("--readme", type=Path, help="replace the table's block in this file")
+    args = parser.parse_args(argv)
+    kind, table = table_of(args.results)
+    if args.readme:
+        args.readme.write_text(replace_block(args.readme.read_text(), kind, table))
+        print(f"{args.readme}: the {kind} table now comes from {args.results}")
+    else:
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
