@@ -180,6 +180,12 @@ def machine():
     return info
 
 
+def settings():
+    """The environment settings that change thread placement and kernels: part of the command."""
+    return [f"{k}={v}" for k, v in sorted(os.environ.items())
+            if k.startswith(("OMP_", "FASTBP_", "GOMP_", "KMP_")) and k != "OMP_NUM_THREADS"]
+
+
 def source_revision():
     """The commit measured, with "-dirty" when the working tree differs from it."""
     def git(*command):
@@ -230,11 +236,8 @@ def main(argv=None):
     for note in notes:
         print(f"# {note}")
 
-    # The settings that change thread placement and kernels are part of the command.
-    settings = [f"{k}={v}" for k, v in sorted(os.environ.items())
-                if k.startswith(("OMP_", "FASTBP_", "GOMP_", "KMP_")) and k != "OMP_NUM_THREADS"]
     record = {"kind": "compare",
-              "command": " ".join([*settings, "python", "bench/compare.py", *sys.argv[1:]]),
+              "command": " ".join([*settings(), "python", "bench/compare.py", *sys.argv[1:]]),
               "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "commit": source_revision(), "machine": machine(), "versions": info,
               "threads": args.threads, "simd": fastbp.simd_level(), "repeats": args.repeats,

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import HERE, machine, source_revision  # noqa: E402
+from compare import HERE, machine, settings, source_revision  # noqa: E402
 
 
 def main(argv=None):
@@ -35,7 +35,7 @@ def main(argv=None):
     record = json.loads(out.read_text())
     m = machine()
     record["context"].update({"cpu": m["cpu"], "features": m.get("features", []),
-                              "commit": commit, "command": " ".join(command)})
+                              "commit": commit, "command": " ".join([*settings(), *command])})
     out.write_text(json.dumps(record, indent=1) + "\n")
     print(f"# results written to {out}")
     return 0
