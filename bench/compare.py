@@ -180,10 +180,14 @@ def machine():
     return info
 
 
-def settings():
-    """The environment settings that change thread placement and kernels: part of the command."""
-    return [f"{k}={v}" for k, v in sorted(os.environ.items())
+# The environment settings that change thread placement and kernels, part of the command; read
+# before any peer is imported (PyTorch sets KMP_* variables of its own when imported).
+SETTINGS = [f"{k}={v}" for k, v in sorted(os.environ.items())
             if k.startswith(("OMP_", "FASTBP_", "GOMP_", "KMP_")) and k != "OMP_NUM_THREADS"]
+
+
+def settings():
+    return SETTINGS
 
 
 def source_revision():
