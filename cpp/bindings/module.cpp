@@ -15,7 +15,7 @@ namespace py = pybind11;
 
 namespace {
 
-// The name tables of the core, for the package's name lists and its PyTorch conversion.
+// The name tables of the core, for the package's name lists, PyTorch conversion and ONNX export.
 py::list activation_table() {
   py::list out;
   for (const fastbp::ActivationInfo& a : fastbp::activation_table()) {
@@ -27,6 +27,8 @@ py::list activation_table() {
     d["init"] = a.init;
     d["torch_module"] = a.torch_module;
     d["torch_arguments"] = a.torch_arguments;
+    d["onnx_op"] = a.onnx_op;
+    d["onnx_attributes"] = a.onnx_attributes;
     out.append(d);
   }
   return out;

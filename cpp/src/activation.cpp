@@ -18,7 +18,9 @@ const std::vector<ActivationInfo>& activation_table() {
    detail::ActivationDescriptor<Activation::id>::derivative_needs_input,                     \
    detail::ActivationDescriptor<Activation::id>::init == detail::Init::he ? "he" : "glorot", \
    detail::ActivationDescriptor<Activation::id>::torch_module,                               \
-   detail::ActivationDescriptor<Activation::id>::torch_arguments},
+   detail::ActivationDescriptor<Activation::id>::torch_arguments,                            \
+   detail::ActivationDescriptor<Activation::id>::onnx_op,                                    \
+   detail::ActivationDescriptor<Activation::id>::onnx_attributes},
       FASTBP_ACTIVATIONS(FASTBP_ACTIVATION_INFO)
 #undef FASTBP_ACTIVATION_INFO
   };

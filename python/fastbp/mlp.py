@@ -406,6 +406,26 @@ class MLP:
         from .interop import to_torch
         return to_torch(self)
 
+    def to_onnx(self, path: str | os.PathLike | None = None) -> Any:
+        """The network as an ONNX model (opset 20, this model's dtype): input ``X`` of shape
+        (N, n_inputs), output ``Y``, what `predict` returns. Written to `path` when given;
+        returns the ``onnx.ModelProto``. Needs the ``onnx`` package (``pip install
+        fastbp[onnx]``); ``onnxruntime.InferenceSession(path)`` runs it.
+
+        Examples
+        --------
+        >>> import numpy as np, fastbp
+        >>> net = fastbp.MLP([3, 5, 2], hidden="tanh", output="softmax", seed=0)
+        >>> model = net.to_onnx("model.onnx")                        # doctest: +SKIP
+        >>> import onnxruntime                                       # doctest: +SKIP
+        >>> x = np.ones((4, 3), np.float32)
+        >>> session = onnxruntime.InferenceSession("model.onnx")     # doctest: +SKIP
+        >>> np.allclose(session.run(None, {"X": x})[0], net.predict(x), atol=1e-6)  # doctest: +SKIP
+        True
+        """
+        from .onnx_export import network_to_onnx
+        return network_to_onnx(self, path)
+
     @classmethod
     def from_torch(cls, model: Any, loss: str | None = None) -> "MLP":
         """An MLP from a ``torch.nn.Sequential`` of Linear layers and supported activations.

@@ -33,7 +33,9 @@ True
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -419,6 +421,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    def to_onnx(self, path: str | os.PathLike | None = None) -> Any:
+        """The fitted classifier as an ONNX model: input ``X`` (N x n_features, the model's
+        dtype), outputs ``label`` (what `predict` returns) and ``probabilities`` (what
+        `predict_proba` returns). Written to `path` when given; returns the
+        ``onnx.ModelProto``. Needs the ``onnx`` package (``pip install fastbp[onnx]``)."""
+        check_is_fitted(self, "n_iter_")
+        from .onnx_export import classifier_to_onnx
+        return classifier_to_onnx(self, self._model(), self._multilabel, path)
+
     _validation_monitor = "validation_accuracy"  # scikit-learn's accuracy_score
 
     def __sklearn_tags__(self):
@@ -464,5 +475,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Predicted values, (n_samples,) or (n_samples, n_outputs) like the y of fit."""
         y = self._predict_raw(X)
         return y.ravel() if self.n_outputs_ == 1 else y
+
+    def to_onnx(self, path: str | os.PathLike | None = None) -> Any:
+        """The fitted regressor as an ONNX model: input ``X`` (N x n_features, the model's
+        dtype), output ``variable`` (what `predict` returns). Written to `path` when given;
+        returns the ``onnx.ModelProto``. Needs the ``onnx`` package (``pip install
+        fastbp[onnx]``)."""
+        check_is_fitted(self, "n_iter_")
+        from .onnx_export import regressor_to_onnx
+        return regressor_to_onnx(self, self._model(), path)
 
     _validation_monitor = "validation_r2"  # scikit-learn's r2_score, NaN for non-finite output

@@ -45,8 +45,8 @@ Loss parse_loss(const std::string& name);
 const char* to_string(Activation activation);
 const char* to_string(Loss loss);
 
-// What an activation is, from its descriptor: for the Python package's name lists and PyTorch
-// conversion, and for documentation.
+// What an activation is, from its descriptor: for the Python package's name lists, PyTorch
+// conversion and ONNX export, and for documentation.
 struct ActivationInfo {
   Activation kind;
   const char* name;
@@ -56,6 +56,8 @@ struct ActivationInfo {
   const char* init;           // "he" or "glorot" (uniform variants)
   const char* torch_module;   // torch.nn class computing it ("" for identity)
   const char* torch_arguments;  // its constructor arguments, "name=value,..."
+  const char* onnx_op;          // the ONNX operator computing it ("" for identity)
+  const char* onnx_attributes;  // its attributes, "name=value,..." (times_input=1: times z)
 };
 const std::vector<ActivationInfo>& activation_table();
 
