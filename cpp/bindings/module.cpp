@@ -15,7 +15,7 @@ namespace py = pybind11;
 
 namespace {
 
-// The name tables of the core, for the package's name lists, PyTorch conversion and ONNX export.
+// The name tables of the core: the package's name lists, PyTorch conversion, ONNX and C export.
 py::list activation_table() {
   py::list out;
   for (const fastbp::ActivationInfo& a : fastbp::activation_table()) {
@@ -29,6 +29,7 @@ py::list activation_table() {
     d["torch_arguments"] = a.torch_arguments;
     d["onnx_op"] = a.onnx_op;
     d["onnx_attributes"] = a.onnx_attributes;
+    d["c_forward"] = a.c_forward;
     out.append(d);
   }
   return out;

@@ -20,7 +20,8 @@ const std::vector<ActivationInfo>& activation_table() {
    detail::ActivationDescriptor<Activation::id>::torch_module,                               \
    detail::ActivationDescriptor<Activation::id>::torch_arguments,                            \
    detail::ActivationDescriptor<Activation::id>::onnx_op,                                    \
-   detail::ActivationDescriptor<Activation::id>::onnx_attributes},
+   detail::ActivationDescriptor<Activation::id>::onnx_attributes,                            \
+   detail::ActivationDescriptor<Activation::id>::c_forward},
       FASTBP_ACTIVATIONS(FASTBP_ACTIVATION_INFO)
 #undef FASTBP_ACTIVATION_INFO
   };

@@ -426,6 +426,22 @@ class MLP:
         from .onnx_export import network_to_onnx
         return network_to_onnx(self, path)
 
+    def to_c(self, path: str | os.PathLike | None = None, name: str = "fastbp_mlp") -> str:
+        """The network as one dependency-free C99 file: the weights as float32 arrays and
+        ``void NAME_predict(const float *x, size_t n, float *y)`` computing `predict` for n
+        rows (x: n x inputs, y: n x outputs, rows contiguous; link with -lm). Written to `path`
+        when given; returns the source. `name` prefixes every symbol.
+
+        Examples
+        --------
+        >>> import fastbp
+        >>> source = fastbp.MLP([3, 5, 2], output="softmax", seed=0).to_c(name="tiny")
+        >>> "void tiny_predict(const float *x, size_t n, float *y)" in source
+        True
+        """
+        from .c_export import network_to_c
+        return network_to_c(self, path, name)
+
     @classmethod
     def from_torch(cls, model: Any, loss: str | None = None) -> "MLP":
         """An MLP from a ``torch.nn.Sequential`` of Linear layers and supported activations.

@@ -46,7 +46,7 @@ const char* to_string(Activation activation);
 const char* to_string(Loss loss);
 
 // What an activation is, from its descriptor: for the Python package's name lists, PyTorch
-// conversion and ONNX export, and for documentation.
+// conversion, ONNX and C export, and for documentation.
 struct ActivationInfo {
   Activation kind;
   const char* name;
@@ -58,6 +58,7 @@ struct ActivationInfo {
   const char* torch_arguments;  // its constructor arguments, "name=value,..."
   const char* onnx_op;          // the ONNX operator computing it ("" for identity)
   const char* onnx_attributes;  // its attributes, "name=value,..." (times_input=1: times z)
+  const char* c_forward;        // act(z) as a C99 float expression of z ("" for softmax)
 };
 const std::vector<ActivationInfo>& activation_table();
 
