@@ -96,17 +96,42 @@ def seed(name, value):
     return value
 
 
+def _from_pandas(value):
+    """A pandas frame or series of nullable extension dtypes ("Float64", "Int64") becomes a NumPy
+    array (int64 when all integer and complete; else float64 with missing values as NaN, which
+    the finite check then names); np.asarray would give dtype object. Anything else is returned
+    as it is."""
+    to_numpy, dtypes = getattr(value, "to_numpy", None), getattr(value, "dtypes", None)
+    if to_numpy is None or dtypes is None:
+        return value
+    kinds = [dtypes] if not hasattr(dtypes, "__iter__") else list(dtypes)
+    if not kinds or not all(type(d).__module__.startswith("pandas") and
+                            getattr(d, "kind", "O") in "biuf" for d in kinds):
+        return value
+    if all(d.kind in "iu" for d in kinds):
+        try:
+            return to_numpy(dtype=np.int64)  # integer labels stay integers
+        except (ValueError, TypeError):
+            pass  # a missing value: NaN below
+    return to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _numeric_array(name, value):
     if value is None:
         raise TypeError(f"{name}: expected an array of numbers, got None")
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name}: expected an array of numbers, got {type(value).__name__}")
     try:
-        array = np.asarray(value)
+        array = np.asarray(_from_pandas(value))
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{name}: expected an array of numbers ({exc})") from exc
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected an array of real numbers, got dtype {array.dtype}")
+        hint = ""
+        if array.dtype.kind in "USO" and name == "T":
+            hint = (" (class names such as strings: encode them as integers 0..n_classes-1, or "
+                    "use fastbp.sklearn.MLPClassifier, which takes any labels)")
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype "
+                        f"{array.dtype}{hint}")
     return array
 
 
@@ -173,9 +198,13 @@ def targets(name, value, n, n_out, loss, dtype):
         array = array.reshape(-1, 1)
     if array.ndim != 2 or array.shape != (n, n_out):
         expected = f"({n}, {n_out})" + (f" or ({n},)" if n_out == 1 else "")
+        hint = ""
         if loss == "softmax_ce":
             expected += f" or integer labels ({n},)"
-        raise ValueError(f"{name}: expected shape {expected}, got {array.shape}")
+        elif array.shape == (n,) and array.dtype.kind in "iu" and n_out > 1:
+            hint = (f" (integer class labels need a softmax output: "
+                    f"MLP([...], output=\"softmax\"), which uses loss=\"softmax_ce\")")
+        raise ValueError(f"{name}: expected shape {expected}, got {array.shape}{hint}")
     out = _converted(name, array, dtype)
     if loss == "bce" and (out.min() < 0 or out.max() > 1):
         raise ValueError(f"{name}: bce targets must lie in [0, 1], got values in "

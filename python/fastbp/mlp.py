@@ -374,6 +374,8 @@ class MLP:
         options.restore_best = restore_best_weights
         try:
             self._net.fit(x, values, labels, options, X_val, val_values, val_labels, on_epoch)
+            if progress is not None:
+                progress.finished(len(history))
         except BaseException as exc:
             # Divergence, Ctrl-C or a failing callback: the epochs that finished stay reachable.
             try:

@@ -37,6 +37,18 @@ class EpochProgress:
         self._bar.set_postfix(figures, refresh=False)
         self._bar.update(1)
 
+    def finished(self, epochs_run: int) -> None:
+        """Training ended normally: when early stopping ended it before the last epoch, the bar
+        ends full at the epochs that ran and says so, instead of stopping at, say, 85%."""
+        if epochs_run >= self.total_epochs:
+            return
+        if self._bar is None:
+            print(f"stopped early after {epochs_run} of {self.total_epochs} epochs", flush=True)
+            return
+        self._bar.total = epochs_run
+        self._bar.set_description(f"stopped early ({epochs_run} of {self.total_epochs} epochs)")
+        self._bar.refresh()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

@@ -39,6 +39,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+try:
+    import sklearn  # noqa: F401
+except ImportError as exc:
+    raise ImportError("fastbp.sklearn needs scikit-learn: pip install scikit-learn (or pip install "
+                      "fastbp[sklearn]); fastbp.MLP works without it") from exc
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
