@@ -47,3 +47,51 @@ def test_help_on_mlp_tells_a_newcomer_what_to_do():
     text = pydoc.render_doc(fastbp.MLP, renderer=pydoc.plaintext)
     for words in ("How to use it", "fit", "predict", "Parameters", "Examples", "optimizer"):
         assert words in text
+
+
+def readme_python_blocks():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks, inside = [], None
+    for line in text.splitlines():
+        if inside is None and line.strip() == "```python":
+            inside = []
+        elif inside is not None and line.strip() == "```":
+            blocks.append("\n".join(inside))
+            inside = None
+        elif inside is not None:
+            inside.append(line)
+    return blocks
+
+
+def test_readme_python_snippets_run_as_written(tmp_path, monkeypatch):
+    """Every ```python block of the README, in order and in one namespace, as a reader pastes
+    them into one session (the later ones use the quick start's X, y and net)."""
+    pytest.importorskip("sklearn")
+    blocks = readme_python_blocks()
+    assert len(blocks) >= 3
+    monkeypatch.chdir(tmp_path)  # the quick start writes model files
+    namespace: dict = {"__name__": "__readme__"}
+    for i, block in enumerate(blocks):
+        try:
+            exec(compile(block, f"README.md python block {i + 1}", "exec"), namespace)
+        except Exception as exc:
+            raise AssertionError(f"README python block {i + 1} failed: {exc!r}\n{block}") from exc
+
+
+def test_readme_cpp_snippet_is_the_example_ci_compiles():
+    """The README's C++ lines are lines of examples/cpp_consumer/train_xor.cpp, which CI builds
+    against the installed package and runs: the snippet cannot drift into code that does not
+    compile."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    (snippet,) = re.findall(r"```cpp\n(.*?)```", readme, re.S)
+    example = [line.strip() for line in (root / "examples/cpp_consumer/train_xor.cpp")
+               .read_text().splitlines()]
+    missing = [line for line in snippet.splitlines() if line.strip() and
+               line.strip() not in example]
+    assert not missing, f"README C++ lines not in the compiled example: {missing}"
