@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from compare import human  # noqa: E402
 
 # Columns of the peer table: a peer's modes, of which the fastest is shown (and named).
 PEER_COLUMNS = [
@@ -31,15 +33,6 @@ PEER_COLUMNS = [
 ]
 MODE_NAMES = {"torch": "eager", "torch-1t": "1 thread", "torch-compile": "compile",
               "jax": "jit step", "jax-epoch": "jit epoch"}
-
-
-def human(rate):
-    if rate is None:
-        return "—"
-    for unit, scale in (("M", 1e6), ("k", 1e3)):
-        if rate >= scale:
-            return f"{rate / scale:.3g}{unit}"
-    return f"{rate:.3g}"
 
 
 def compare_table(record, name):

@@ -13,10 +13,8 @@ import re
 
 import numpy as np
 
-from . import __version__, _core
-
-_TABLE = {entry["name"]: entry for entry in _core.activation_table()}
-
+from . import __version__
+from ._descriptors import ACTIVATIONS as _TABLE
 
 def _floats(values: np.ndarray) -> str:
     """float32 literals that read back to exactly these values (9 significant digits)."""

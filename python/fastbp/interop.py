@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from ._descriptors import ACTIVATIONS, arguments as _arguments
 
 
 def _torch():
@@ -20,26 +20,8 @@ def _torch():
     return torch
 
 
-def _arguments(text: str) -> dict:
-    """"negative_slope=0.01,approximate=tanh" -> {"negative_slope": 0.01, "approximate": "tanh"}"""
-    out: dict = {}
-    for item in filter(None, text.split(",")):
-        key, value = item.split("=")
-        try:
-            out[key] = int(value)
-        except ValueError:
-            try:
-                out[key] = float(value)
-            except ValueError:
-                out[key] = value
-    return out
-
-
-_TABLE = {entry["name"]: entry for entry in _core.activation_table()}
-
-
 def _activation_module(nn, name):
-    entry = _TABLE[name]
+    entry = ACTIVATIONS[name]
     if not entry["torch_module"]:
         return None
     return getattr(nn, entry["torch_module"])(**_arguments(entry["torch_arguments"]))
@@ -81,7 +63,7 @@ def _matches(module, arguments: dict) -> bool:
 def _activation_name(nn, module):
     if isinstance(module, nn.Identity):
         return "identity"
-    candidates = [entry for entry in _TABLE.values()
+    candidates = [entry for entry in ACTIVATIONS.values()
                   if entry["torch_module"] == type(module).__name__]
     for entry in candidates:
         if _matches(module, _arguments(entry["torch_arguments"])):
@@ -90,7 +72,7 @@ def _activation_name(nn, module):
         wanted = " or ".join(f"{c['torch_module']}({c['torch_arguments']})" for c in candidates)
         raise ValueError(f"model: {module!r} is not one of fastbp's activations; fastbp has "
                          f"{wanted}")
-    supported = sorted({e["torch_module"] for e in _TABLE.values() if e["torch_module"]})
+    supported = sorted({e["torch_module"] for e in ACTIVATIONS.values() if e["torch_module"]})
     raise ValueError(f"model: unsupported module {type(module).__name__}; expected Linear, "
                      f"Identity or one of {', '.join(supported)}")
 

@@ -14,11 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from ._descriptors import ACTIVATIONS as _TABLE, arguments as _attributes
 
 OPSET = 20  # Gelu (with its tanh approximation) entered ONNX in opset 20
-
-_TABLE = {entry["name"]: entry for entry in _core.activation_table()}
 
 
 def _onnx():
@@ -28,22 +26,6 @@ def _onnx():
         raise ImportError("ONNX export needs the onnx package: pip install onnx "
                           "(or pip install fastbp[onnx], which also brings onnxruntime)") from exc
     return onnx
-
-
-def _attributes(text: str) -> dict:
-    """"alpha=0.01,approximate=tanh" -> {"alpha": 0.01, "approximate": "tanh"}"""
-    out: dict = {}
-    for item in filter(None, text.split(",")):
-        key, value = item.split("=")
-        for kind in (int, float):
-            try:
-                out[key] = kind(value)
-                break
-            except ValueError:
-                continue
-        else:
-            out[key] = value
-    return out
 
 
 class _Graph:
