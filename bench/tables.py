@@ -5,8 +5,8 @@
     python bench/tables.py bench/results/compare-....json --readme README.md
     python bench/tables.py bench/results/workloads-....json --readme README.md
 
-A compare.py file gives the peer table; a Google Benchmark JSON file of bench_workloads gives the
-optimizer table. With --readme the table replaces the block between `<!-- table: KIND -->` and
+A compare.py file gives the peer table, a predict.py file the inference table, and a Google
+Benchmark JSON file of bench_workloads the optimizer table. With --readme the table replaces the block between `<!-- table: KIND -->` and
 `<!-- end table -->`, with a line naming the file, the CPU, the commit and the run's settings.
 """
 
@@ -111,6 +111,28 @@ def optimizer_table(record, name):
     return source + "\n\n" + "\n".join(lines)
 
 
+def predict_table(record, name):
+    """bench/predict.py: fastbp's predict against ONNX Runtime and PyTorch per batch size."""
+    peers = [p for p in record["batches"][0]["median"] if p != "fastbp"]
+    lines = ["| batch | fastbp µs | " + " | ".join(f"{p} µs" for p in peers) + " | " +
+             " | ".join(f"fastbp / {p}" for p in peers) + " |",
+             "|---|---|" + "---|" * (2 * len(peers))]
+    for b in record["batches"]:
+        med, n = b["median"], b["batch"]
+        cells = [str(n), f"{n / med['fastbp'] * 1e6:.1f}"]
+        cells += [f"{n / med[p] * 1e6:.1f}" for p in peers]
+        cells += [f"{med['fastbp'] / med[p]:.2f}x" for p in peers]
+        lines.append("| " + " | ".join(cells) + " |")
+    m = record["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+    source = (f"From `{name}`: {m['cpu']}, {record['threads']} threads, commit "
+              f"{record['commit'][:7]}, {record['time_utc'][:10]}; `{record['command']}`: "
+              f"{record['layers']} {record['hidden']}/{record['output']}, float32, time per call "
+              f"(medians of {record['repeats']} interleaved repeats; fastbp / peer is the ratio "
+              f"of rows per second, above 1 when fastbp is faster); {versions}.")
+    return source + "\n\n" + "\n".join(lines)
+
+
 def table_of(path):
     record = json.loads(path.read_text())
     try:
@@ -119,6 +141,8 @@ def table_of(path):
         name = str(path)
     if record.get("kind") == "compare":
         return "compare", compare_table(record, name)
+    if record.get("kind") == "predict":
+        return "predict", predict_table(record, name)
     if "benchmarks" in record and "context" in record:
         return "optimizers", optimizer_table(record, name)
     sys.exit(f"{path}: neither a compare.py results file nor a Google Benchmark JSON file")

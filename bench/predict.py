@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Inference: fastbp's `predict` against ONNX Runtime running the same network (exported by
+`MLP.to_onnx`) and PyTorch (`inference_mode`, the network from `to_torch`), float32, on the
+same threads, at batch 1, 64 and 4096. Interleaved repeats, medians of rows/s; a results file
+in bench/results/ like compare.py's.
+
+    python bench/predict.py                      # [784,256,128,10] relu/softmax (mnist-mlp)
+    python bench/predict.py --layers 64 128 10 --batches 1 360
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import HERE, SETTLE_SECONDS, human, machine, settings, source_revision  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, nargs="+", default=[784, 256, 128, 10])
+    parser.add_argument("--hidden", default="relu")
+    parser.add_argument("--output", default="softmax")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 4096])
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=0.5, help="length of one repeat")
+    parser.add_argument("--results", type=Path, help="the results file to write")
+    return parser.parse_args(argv)
+
+
+def rows_per_second(call, rows, seconds):
+    count, start = 0, time.perf_counter()
+    while True:
+        call()
+        count += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return count * rows / elapsed
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import numpy as np
+
+    import fastbp
+
+    fastbp.set_num_threads(args.threads)
+    net = fastbp.MLP(args.layers, hidden=args.hidden, output=args.output, seed=0)
+    peers, versions, notes = {}, {"fastbp": fastbp.__version__, "numpy": np.__version__}, []
+    try:
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = args.threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(net.to_onnx().SerializeToString(), options,
+                                       providers=["CPUExecutionProvider"])
+        peers["onnxruntime"] = lambda x: session.run(None, {"X": x})[0]
+        versions["onnxruntime"] = ort.__version__
+    except ImportError as exc:
+        notes.append(f"onnxruntime: skipped ({exc})")
+    try:
+        import torch
+        model = net.to_torch().eval()
+
+        def torch_predict(x):
+            torch.set_num_threads(args.threads)
+            with torch.inference_mode():
+                return model(torch.from_numpy(x)).numpy()
+        peers["torch"] = torch_predict
+        versions["torch"] = torch.__version__
+    except ImportError as exc:
+        notes.append(f"torch: skipped ({exc})")
+
+    calls = {"fastbp": net.predict, **peers}
+    record = {"kind": "predict",
+              "command": " ".join([*settings(), "python", "bench/predict.py", *sys.argv[1:]]),
+              "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "commit": source_revision(), "machine": machine(), "versions": versions,
+              "threads": args.threads, "layers": args.layers, "hidden": args.hidden,
+              "output": args.output, "repeats": args.repeats,
+              "seconds_per_repeat": args.seconds, "notes": notes, "batches": []}
+    print(f"# predict {args.layers} {args.hidden}/{args.output}, float32, {args.threads} "
+          f"thread(s); " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    rng = np.random.default_rng(0)
+    for batch in args.batches:
+        x = rng.standard_normal((batch, args.layers[0]), dtype=np.float32)
+        want = net.predict(x)
+        for name, call in peers.items():  # the same function, or the comparison means nothing
+            np.testing.assert_allclose(call(x), want, rtol=1e-4, atol=1e-5, err_msg=name)
+        rates = {name: [] for name in calls}
+        for _ in range(args.repeats):
+            for name, call in calls.items():
+                time.sleep(SETTLE_SECONDS)
+                rates[name].append(rows_per_second(lambda: call(x), batch, args.seconds))
+        medians = {name: statistics.median(r) for name, r in rates.items()}
+        record["batches"].append({"batch": batch, "rows_per_second": rates, "median": medians})
+        line = ", ".join(f"{k} {human(v)} rows/s ({batch / v * 1e6:.1f} µs a call)"
+                         for k, v in medians.items())
+        print(f"# batch {batch}: {line}", flush=True)
+    results = args.results or HERE / "results" / (
+        f"predict-{record['time_utc'][:16].replace(':', '')}-{record['commit'][:7]}.json")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"# results written to {results} (table: python bench/tables.py {results})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
