@@ -16,6 +16,7 @@ import numpy as np
 from . import __version__
 from ._descriptors import ACTIVATIONS as _TABLE
 
+
 def _floats(values: np.ndarray) -> str:
     """float32 literals that read back to exactly these values (9 significant digits)."""
     items = [f"{float(v):.8e}f" for v in np.asarray(values, np.float32).ravel()]
@@ -30,7 +31,9 @@ def _function(name: str, activation: str) -> str:
 
 def network_to_c(net, path=None, name: str = "fastbp_mlp") -> str:
     """`MLP.to_c`: the C source; written to `path` when given."""
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a string, got {type(name).__name__}")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ValueError(f"name: expected a C identifier (letters, digits, _), got {name!r}")
     weights = [np.asarray(W, np.float32) for W in net.weights]
     biases = [np.asarray(b, np.float32) for b in net.biases]
