@@ -5,8 +5,9 @@
     python bench/tables.py bench/results/compare-....json --readme README.md
     python bench/tables.py bench/results/workloads-....json --readme README.md
 
-A compare.py file gives the peer table, a predict.py file the inference table, and a Google
-Benchmark JSON file of bench_workloads the optimizer table. With --readme the table replaces the block between `<!-- table: KIND -->` and
+A compare.py file gives the peer table, a predict.py file the inference table, a
+compare_with_sklearn.py file (examples/) the scikit-learn table, and a Google Benchmark JSON file
+of bench_workloads the optimizer table. With --readme the table replaces the block between `<!-- table: KIND -->` and
 `<!-- end table -->`, with a line naming the file, the CPU, the commit and the run's settings.
 """
 
@@ -133,6 +134,18 @@ def predict_table(record, name):
     return source + "\n\n" + "\n".join(lines)
 
 
+def sklearn_table(record, name):
+    """examples/compare_with_sklearn.py --results: fastbp.sklearn against scikit-learn."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    from compare_with_sklearn import markdown
+
+    m = record["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+    source = (f"From `{name}`: {m['cpu']}, commit {record['commit'][:7]}, "
+              f"{record['time_utc'][:10]}; `{record['command']}`; {versions}.")
+    return source + "\n\n" + markdown(record["rows"], record["seeds"])
+
+
 def table_of(path):
     record = json.loads(path.read_text())
     try:
@@ -143,6 +156,8 @@ def table_of(path):
         return "compare", compare_table(record, name)
     if record.get("kind") == "predict":
         return "predict", predict_table(record, name)
+    if record.get("kind") == "sklearn":
+        return "sklearn", sklearn_table(record, name)
     if "benchmarks" in record and "context" in record:
         return "optimizers", optimizer_table(record, name)
     sys.exit(f"{path}: neither a compare.py results file nor a Google Benchmark JSON file")

@@ -9,8 +9,11 @@ training time for both, as a Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
@@ -104,8 +107,28 @@ def markdown(rows, seeds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--results", type=Path,
+                        help="also keep the rows, with the commit, CPU and versions, in this file "
+                             "(bench/tables.py makes the README table from it)")
     args = parser.parse_args()
-    print(markdown(compare(args.seeds), args.seeds))
+    rows = compare(args.seeds)
+    print(markdown(rows, args.seeds))
+    if args.results:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+        from compare import machine, settings, source_revision
+
+        import fastbp
+        import sklearn
+        record = {"kind": "sklearn", "seeds": args.seeds, "rows": rows,
+                  "command": " ".join([*settings(), "python", "examples/compare_with_sklearn.py",
+                                       *sys.argv[1:]]),
+                  "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "commit": source_revision(), "machine": machine(),
+                  "versions": {"fastbp": fastbp.__version__, "scikit-learn": sklearn.__version__,
+                               "numpy": np.__version__}}
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"# results written to {args.results}")
 
 
 if __name__ == "__main__":
