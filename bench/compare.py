@@ -181,9 +181,10 @@ def machine():
 
 
 # The environment settings that change thread placement and kernels, part of the command; read
-# before any peer is imported (PyTorch sets KMP_* variables of its own when imported).
+# before any peer is imported. Not KMP_*: scikit-learn and PyTorch set Intel OpenMP variables of
+# their own when imported.
 SETTINGS = [f"{k}={v}" for k, v in sorted(os.environ.items())
-            if k.startswith(("OMP_", "FASTBP_", "GOMP_", "KMP_")) and k != "OMP_NUM_THREADS"]
+            if k.startswith(("OMP_", "FASTBP_", "GOMP_")) and k != "OMP_NUM_THREADS"]
 
 
 def settings():
