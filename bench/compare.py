@@ -251,7 +251,6 @@ def main(argv=None):
     for w in workloads:
         n = 1024 if args.quick else 2048
         data = make_data(w, max(n // w.batch, 4) * w.batch)
-        runners = {}
         rate_functions = {}
         for name in available:
             module, function, _, options = PEERS[name]

@@ -202,8 +202,8 @@ def targets(name, value, n, n_out, loss, dtype):
         if loss == "softmax_ce":
             expected += f" or integer labels ({n},)"
         elif array.shape == (n,) and array.dtype.kind in "iu" and n_out > 1:
-            hint = (f" (integer class labels need a softmax output: "
-                    f"MLP([...], output=\"softmax\"), which uses loss=\"softmax_ce\")")
+            hint = (" (integer class labels need a softmax output: "
+                    "MLP([...], output=\"softmax\"), which uses loss=\"softmax_ce\")")
         raise ValueError(f"{name}: expected shape {expected}, got {array.shape}{hint}")
     out = _converted(name, array, dtype)
     if loss == "bce" and (out.min() < 0 or out.max() > 1):
