@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import HERE, SETTLE_SECONDS, human, machine, settings, source_revision  # noqa: E402
+from compare import (HERE, SETTLE_SECONDS, human, machine, measure, settings,  # noqa: E402
+                     source_revision)
 
 
 def parse_args(argv=None):
@@ -33,16 +34,6 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=0.5, help="length of one repeat")
     parser.add_argument("--results", type=Path, help="the results file to write")
     return parser.parse_args(argv)
-
-
-def rows_per_second(call, rows, seconds):
-    count, start = 0, time.perf_counter()
-    while True:
-        call()
-        count += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return count * rows / elapsed
 
 
 def main(argv=None):
@@ -98,7 +89,10 @@ def main(argv=None):
         for _ in range(args.repeats):
             for name, call in calls.items():
                 time.sleep(SETTLE_SECONDS)
-                rates[name].append(rows_per_second(lambda: call(x), batch, args.seconds))
+                def rows(call=call):  # measure() adds up what this returns
+                    call(x)
+                    return batch
+                rates[name].append(measure(rows, args.seconds))
         medians = {name: statistics.median(r) for name, r in rates.items()}
         record["batches"].append({"batch": batch, "rows_per_second": rates, "median": medians})
         line = ", ".join(f"{k} {human(v)} rows/s ({batch / v * 1e6:.1f} µs a call)"

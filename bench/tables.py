@@ -36,6 +36,16 @@ MODE_NAMES = {"torch": "eager", "torch-1t": "1 thread", "torch-compile": "compil
               "jax": "jit step", "jax-epoch": "jit epoch"}
 
 
+def _commit(record):
+    """The commit a results file measured, short, with "-dirty" kept when it was."""
+    commit = record["commit"]
+    return commit[:7] + ("-dirty" if commit.endswith("-dirty") else "")
+
+
+def _versions(record):
+    return ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+
+
 def compare_table(record, name):
     lines = ["| workload | fastbp fit | fastbp train_step | "
              + " | ".join(c for c, _ in PEER_COLUMNS) + " | fastbp / best peer |",
@@ -63,12 +73,12 @@ def compare_table(record, name):
             cells.append("—")
         lines.append("| " + " | ".join(cells) + " |")
     m = record["machine"]
-    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
     source = (f"From `{name}`: {m['cpu']} ({', '.join(m.get('features', [])) or 'no AVX2'}), "
               f"{record['threads']} threads, SIMD level {record['simd']}, commit "
-              f"{record['commit'][:7]}{'-dirty' if record['commit'].endswith('-dirty') else ''}, "
+              f"{_commit(record)}, "
               f"{record['time_utc'][:10]}; `{record['command']}`: {record['repeats']} interleaved "
-              f"repeats of {record['seconds_per_repeat']:g} s, medians of samples/s; {versions}. "
+              f"repeats of {record['seconds_per_repeat']:g} s, medians of samples/s; "
+              f"{_versions(record)}. "
               "Each peer column shows the fastest of that peer's modes.")
     footer = []
     if ratios:
@@ -105,7 +115,7 @@ def optimizer_table(record, name):
                                               for o in optimizers]) + " |")
     c = record["context"]
     source = (f"From `{name}`: {c.get('cpu', c.get('host_name', '?'))}, {threads} threads, "
-              f"commit {c.get('commit', '?')[:7]}, {c.get('date', '?')[:10]}; "
+              f"commit {_commit(c) if 'commit' in c else '?'}, {c.get('date', '?')[:10]}; "
               f"`{c.get('command', 'bench_workloads')}`; float32, samples/s"
               + (" (medians of the repetitions)" if any(
                   b.get("run_type") == "aggregate" for b in record["benchmarks"]) else "") + ".")
@@ -124,13 +134,11 @@ def predict_table(record, name):
         cells += [f"{n / med[p] * 1e6:.1f}" for p in peers]
         cells += [f"{med['fastbp'] / med[p]:.2f}x" for p in peers]
         lines.append("| " + " | ".join(cells) + " |")
-    m = record["machine"]
-    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
-    source = (f"From `{name}`: {m['cpu']}, {record['threads']} threads, commit "
-              f"{record['commit'][:7]}, {record['time_utc'][:10]}; `{record['command']}`: "
+    source = (f"From `{name}`: {record['machine']['cpu']}, {record['threads']} threads, commit "
+              f"{_commit(record)}, {record['time_utc'][:10]}; `{record['command']}`: "
               f"{record['layers']} {record['hidden']}/{record['output']}, float32, time per call "
               f"(medians of {record['repeats']} interleaved repeats; fastbp / peer is the ratio "
-              f"of rows per second, above 1 when fastbp is faster); {versions}.")
+              f"of rows per second, above 1 when fastbp is faster); {_versions(record)}.")
     return source + "\n\n" + "\n".join(lines)
 
 
@@ -139,10 +147,8 @@ def sklearn_table(record, name):
     sys.path.insert(0, str(ROOT / "examples"))
     from compare_with_sklearn import markdown
 
-    m = record["machine"]
-    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
-    source = (f"From `{name}`: {m['cpu']}, commit {record['commit'][:7]}, "
-              f"{record['time_utc'][:10]}; `{record['command']}`; {versions}.")
+    source = (f"From `{name}`: {record['machine']['cpu']}, commit {_commit(record)}, "
+              f"{record['time_utc'][:10]}; `{record['command']}`; {_versions(record)}.")
     return source + "\n\n" + markdown(record["rows"], record["seeds"])
 
 
