@@ -191,6 +191,20 @@ def settings():
     return SETTINGS
 
 
+def require_cpus(threads):
+    """Exits unless this process may run on `threads` CPUs. OMP_PROC_BIND makes GNU OpenMP pin
+    the main thread to one core as it loads, and every thread pool started later (JAX's, ONNX
+    Runtime's, OpenBLAS's) inherits that one core: the peers would be timed on half the
+    machine while fastbp's OpenMP team spreads over both."""
+    if not hasattr(os, "sched_getaffinity"):
+        return
+    allowed = len(os.sched_getaffinity(0))
+    if allowed < threads:
+        sys.exit(f"this process may run on {allowed} CPU(s), fewer than --threads {threads} "
+                 f"(OMP_PROC_BIND={os.environ.get('OMP_PROC_BIND')!r} pins it as OpenMP loads): "
+                 f"unset OMP_PROC_BIND/OMP_PLACES so every peer has the same cores")
+
+
 def source_revision():
     """The commit measured, with "-dirty" when the working tree differs from it."""
     def git(*command):
@@ -209,6 +223,8 @@ def main(argv=None):
     sys.path.insert(0, str(HERE))
     import fastbp
     from peers.common import make_data
+
+    require_cpus(args.threads)
 
     fastbp.set_num_threads(args.threads)
     try:

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import (HERE, SETTLE_SECONDS, human, machine, measure, settings,  # noqa: E402
-                     source_revision)
+from compare import (HERE, SETTLE_SECONDS, human, machine, measure,  # noqa: E402
+                     require_cpus, settings, source_revision)
 
 
 def parse_args(argv=None):
@@ -42,6 +42,7 @@ def main(argv=None):
 
     import fastbp
 
+    require_cpus(args.threads)
     fastbp.set_num_threads(args.threads)
     net = fastbp.MLP(args.layers, hidden=args.hidden, output=args.output, seed=0)
     peers, versions, notes = {}, {"fastbp": fastbp.__version__, "numpy": np.__version__}, []
