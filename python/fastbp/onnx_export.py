@@ -31,11 +31,12 @@ def _onnx():
 class _Graph:
     """Nodes and initializers under construction, with fresh names."""
 
-    def __init__(self, onnx: Any, dtype: Any) -> None:
-        self.onnx, self.helper = onnx, onnx.helper
+    def __init__(self, dtype: Any) -> None:
+        self.onnx = _onnx()
+        self.helper = self.onnx.helper
         self.nodes: list = []
         self.initializers: list = []
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(dtype)  # the network's: its weights, input and outputs
         self._count = 0
 
     def name(self, stem: str) -> str:
@@ -90,26 +91,25 @@ def _finish(model, path):
     return model
 
 
-def _tensor(graph: _Graph, name: str, dtype, columns) -> Any:
-    elem = graph.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+def _tensor(graph: _Graph, name: str, columns) -> Any:
+    """A graph input or output of the network's dtype: N rows, `columns` columns (or 1-D)."""
+    elem = graph.helper.np_dtype_to_tensor_dtype(graph.dtype)
     return graph.helper.make_tensor_value_info(name, elem, ["N", columns] if columns else ["N"])
 
 
 def network_to_onnx(net, path=None):
     """`MLP.to_onnx`: input ``X`` (N x n_inputs), output ``Y`` (what `predict` returns)."""
-    onnx = _onnx()
-    graph = _Graph(onnx, net.dtype)
+    graph = _Graph(net.dtype)
     y = _forward(graph, net, "X")
     graph.node("Identity", [y], "Y", output="Y")
-    model = _model(graph, [_tensor(graph, "X", net.dtype, net.layers[0])],
-                   [_tensor(graph, "Y", net.dtype, net.layers[-1])], repr(net))
+    model = _model(graph, [_tensor(graph, "X", net.layers[0])],
+                   [_tensor(graph, "Y", net.layers[-1])], repr(net))
     return _finish(model, path)
 
 
 def regressor_to_onnx(estimator, net, path=None):
     """`MLPRegressor.to_onnx`: ``variable``, (N,) for one output as `predict` gives it."""
-    onnx = _onnx()
-    graph = _Graph(onnx, net.dtype)
+    graph = _Graph(net.dtype)
     y = _forward(graph, net, "X")
     one = estimator.n_outputs_ == 1
     if one:
@@ -117,8 +117,8 @@ def regressor_to_onnx(estimator, net, path=None):
                    output="variable")
     else:
         graph.node("Identity", [y], "variable", output="variable")
-    model = _model(graph, [_tensor(graph, "X", net.dtype, net.layers[0])],
-                   [_tensor(graph, "variable", net.dtype, None if one else net.layers[-1])],
+    model = _model(graph, [_tensor(graph, "X", net.layers[0])],
+                   [_tensor(graph, "variable", None if one else net.layers[-1])],
                    repr(estimator))
     return _finish(model, path)
 
@@ -126,13 +126,12 @@ def regressor_to_onnx(estimator, net, path=None):
 def classifier_to_onnx(estimator, net, multilabel: bool, path=None):
     """`MLPClassifier.to_onnx`: ``label`` as `predict` gives it and ``probabilities`` as
     `predict_proba` does (a column per class; for one binary output, 1 - p and p)."""
-    onnx = _onnx()
-    graph = _Graph(onnx, net.dtype)
+    graph = _Graph(net.dtype)
     p = _forward(graph, net, "X")
     classes = np.asarray(estimator.classes_)
     if multilabel:
         graph.node("Identity", [p], "probabilities", output="probabilities")
-        above = graph.node("Greater", [p, graph.constant("half", np.array(0.5, net.dtype))],
+        above = graph.node("Greater", [p, graph.constant("half", np.array(0.5, graph.dtype))],
                            "above")
         label_type = classes.dtype
         graph.node("Cast", [above], "label", output="label",
@@ -140,7 +139,7 @@ def classifier_to_onnx(estimator, net, multilabel: bool, path=None):
         label_columns = len(classes)
     else:
         if estimator.n_outputs_ == 1:
-            one = graph.constant("one", np.array(1.0, net.dtype))
+            one = graph.constant("one", np.array(1.0, graph.dtype))
             graph.node("Concat", [graph.node("Sub", [one, p], "negative"), p], "probabilities",
                        output="probabilities", axis=1)
         else:
@@ -156,11 +155,11 @@ def classifier_to_onnx(estimator, net, multilabel: bool, path=None):
         graph.node("Gather", [graph.constant("classes", label_values), index], "label",
                    output="label", axis=0)
         label_columns = None
-    elem = (onnx.TensorProto.STRING if label_type == np.dtype(object)
+    elem = (graph.onnx.TensorProto.STRING if label_type == np.dtype(object)
             else graph.helper.np_dtype_to_tensor_dtype(label_type))
     label = graph.helper.make_tensor_value_info(
         "label", elem, ["N", label_columns] if label_columns else ["N"])
-    model = _model(graph, [_tensor(graph, "X", net.dtype, net.layers[0])],
-                   [label, _tensor(graph, "probabilities", net.dtype, len(classes))],
+    model = _model(graph, [_tensor(graph, "X", net.layers[0])],
+                   [label, _tensor(graph, "probabilities", len(classes))],
                    repr(estimator))
     return _finish(model, path)
