@@ -305,13 +305,11 @@ def main(argv=None):
     header = ["workload", *[p for p in available], "best peer", "fastbp-fit / best",
               "fastbp GFLOP/s (6W)", "fastbp real GFLOP/s", "matmul GFLOP/s", "real / matmul"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    ratios = {}
     for w, medians, roofline in rows:
         peers_here = {p: medians[p] for p in peer_names if p in medians}
         best = max(peers_here, key=peers_here.get) if peers_here else None
         fast = medians.get("fastbp-fit")
         ratio = fast / peers_here[best] if best and fast else None
-        ratios[w.name] = ratio
         gflops = 6 * w.n_weights * fast / 1e9 if fast else None
         real = w.real_flops_per_sample * fast / 1e9 if fast else None
         cells = [w.name, *[human(medians.get(p)) for p in available],
@@ -334,20 +332,11 @@ def main(argv=None):
     print(f"# results written to {results} (README tables: python bench/tables.py {results})")
     if args.plot:
         try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+            from charts import compare_chart
+            compare_chart(record, args.plot)
         except ImportError:
             print("# --plot: matplotlib not installed, no chart")
         else:
-            names = [k for k, v in ratios.items() if v]
-            fig, ax = plt.subplots(figsize=(8, 4))
-            ax.bar(names, [ratios[k] for k in names])
-            ax.axhline(1.0, color="k", linewidth=0.8)
-            ax.set_ylabel("fastbp fit / best peer (samples/s)")
-            ax.set_title(f"fastbp vs peers, {args.threads} thread(s), float32")
-            fig.tight_layout()
-            fig.savefig(args.plot, dpi=120)
             print(f"# chart written to {args.plot}")
     return 0
 

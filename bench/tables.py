@@ -4,6 +4,7 @@
     python bench/tables.py bench/results/compare-....json                 # print the table
     python bench/tables.py bench/results/compare-....json --readme README.md
     python bench/tables.py bench/results/workloads-....json --readme README.md
+    python bench/tables.py bench/results/predict-....json --plot predict.png
 
 A compare.py file gives the peer table, a predict.py file the inference table, a
 compare_with_sklearn.py file (examples/) the scikit-learn table, and a Google Benchmark JSON file
@@ -46,6 +47,29 @@ def _versions(record):
     return ", ".join(f"{k} {v}" for k, v in record["versions"].items())
 
 
+def best_modes(medians):
+    """Per peer column of the table: (column, mode label, samples/s) of its fastest mode, or
+    None where the peer did not run."""
+    columns = []
+    for column, modes in PEER_COLUMNS:
+        present = [m for m in modes if medians.get(m)]
+        if not present:
+            columns.append(None)
+            continue
+        top = max(present, key=medians.get)
+        columns.append((column, f" ({MODE_NAMES[top]})" if len(modes) > 1 else "", medians[top]))
+    return columns
+
+
+def best_peer(medians):
+    """(name, samples/s) of the fastest mode of any peer, (None, 0.0) if none ran."""
+    ran = [c for c in best_modes(medians) if c]
+    if not ran:
+        return None, 0.0
+    column, label, rate = max(ran, key=lambda c: c[2])
+    return column + label, rate
+
+
 def compare_table(record, name):
     lines = ["| workload | fastbp fit | fastbp train_step | "
              + " | ".join(c for c, _ in PEER_COLUMNS) + " | fastbp / best peer |",
@@ -54,17 +78,8 @@ def compare_table(record, name):
     for w in record["workloads"]:
         med = w["median"]
         cells = [w["name"], human(med.get("fastbp-fit")), human(med.get("fastbp-step"))]
-        best_name, best_rate = None, 0.0
-        for column, modes in PEER_COLUMNS:
-            present = [m for m in modes if med.get(m)]
-            if not present:
-                cells.append("—")
-                continue
-            top = max(present, key=med.get)
-            label = f" ({MODE_NAMES[top]})" if len(modes) > 1 else ""
-            cells.append(human(med[top]) + label)
-            if med[top] > best_rate:
-                best_name, best_rate = f"{column}{label}", med[top]
+        cells += [human(c[2]) + c[1] if c else "—" for c in best_modes(med)]
+        best_name, best_rate = best_peer(med)
         fast = med.get("fastbp-fit")
         if fast and best_rate:
             ratios.append(fast / best_rate)
@@ -181,8 +196,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a file in bench/results/")
     parser.add_argument("--readme", type=Path, help="replace the table's block in this file")
+    parser.add_argument("--plot", type=Path, help="also draw its chart (PNG; compare and predict "
+                        "files, with matplotlib)")
     args = parser.parse_args(argv)
     kind, table = table_of(args.results)
+    if args.plot:
+        from charts import CHARTS
+        if kind not in CHARTS:
+            sys.exit(f"--plot: no chart for a {kind} results file (only {', '.join(CHARTS)})")
+        CHARTS[kind](json.loads(args.results.read_text()), args.plot)
+        print(f"{args.plot}: chart of {args.results}")
     if args.readme:
         args.readme.write_text(replace_block(args.readme.read_text(), kind, table))
         print(f"{args.readme}: the {kind} table now comes from {args.results}")

@@ -49,12 +49,14 @@ def test_help_on_mlp_tells_a_newcomer_what_to_do():
         assert words in text
 
 
-def readme_python_blocks():
-    from pathlib import Path
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+DOC_PAGES = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
 
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+def python_blocks(path):
+    """The ```python blocks of a Markdown file, in order."""
     blocks, inside = [], None
-    for line in text.splitlines():
+    for line in path.read_text().splitlines():
         if inside is None and line.strip() == "```python":
             inside = []
         elif inside is not None and line.strip() == "```":
@@ -65,33 +67,40 @@ def readme_python_blocks():
     return blocks
 
 
-def test_readme_python_snippets_run_as_written(tmp_path, monkeypatch):
-    """Every ```python block of the README, in order and in one namespace, as a reader pastes
-    them into one session (the later ones use the quick start's X, y and net)."""
-    pytest.importorskip("sklearn")
-    blocks = readme_python_blocks()
-    assert len(blocks) >= 3
-    monkeypatch.chdir(tmp_path)  # the quick start writes model files
-    namespace: dict = {"__name__": "__readme__"}
+def run_blocks(blocks, where):
+    """Executes the blocks in order in one namespace, as a reader pastes them into one session
+    (later blocks use the names the earlier ones made)."""
+    namespace: dict = {"__name__": "__docs__"}
     for i, block in enumerate(blocks):
         try:
-            exec(compile(block, f"README.md python block {i + 1}", "exec"), namespace)
+            exec(compile(block, f"{where} python block {i + 1}", "exec"), namespace)
         except Exception as exc:
-            raise AssertionError(f"README python block {i + 1} failed: {exc!r}\n{block}") from exc
+            raise AssertionError(f"{where} python block {i + 1} failed: {exc!r}\n{block}") from exc
 
 
-def test_readme_cpp_snippet_is_the_example_ci_compiles():
-    """The README's C++ lines are lines of examples/cpp_consumer/train_xor.cpp, which CI builds
-    against the installed package and runs: the snippet cannot drift into code that does not
-    compile."""
-    import re
-    from pathlib import Path
+def test_readme_python_snippets_run_as_written(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    blocks = python_blocks(ROOT / "README.md")
+    assert len(blocks) >= 3
+    monkeypatch.chdir(tmp_path)  # the quick start writes model files
+    run_blocks(blocks, "README.md")
 
-    root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text()
-    (snippet,) = re.findall(r"```cpp\n(.*?)```", readme, re.S)
-    example = [line.strip() for line in (root / "examples/cpp_consumer/train_xor.cpp")
-               .read_text().splitlines()]
-    missing = [line for line in snippet.splitlines() if line.strip() and
-               line.strip() not in example]
-    assert not missing, f"README C++ lines not in the compiled example: {missing}"
+
+@pytest.mark.parametrize("page", DOC_PAGES)
+def test_documentation_python_snippets_run_as_written(page, tmp_path, monkeypatch):
+    import fastbp
+
+    pytest.importorskip("sklearn")
+    if page == "deployment.md":
+        pytest.importorskip("onnxruntime")
+    monkeypatch.chdir(tmp_path)
+    threads = fastbp.get_num_threads()
+    try:
+        run_blocks(python_blocks(ROOT / "docs" / page), f"docs/{page}")
+    finally:
+        fastbp.set_num_threads(threads)  # getting-started sets one thread
+
+
+def test_the_documentation_pages_with_code_are_tested():
+    with_code = [p for p in DOC_PAGES if python_blocks(ROOT / "docs" / p)]
+    assert {"getting-started.md", "training.md", "sklearn.md", "deployment.md"} <= set(with_code)
