@@ -142,7 +142,7 @@ def test_inference_and_training_on_arbitrary_arrays(net, X, T, data):
            st.none(), st.integers(-2, 20), anything),
        lr=st.one_of(st.none(), st.floats(allow_nan=True), st.sampled_from([0.0, -1.0, 1e6])),
        optimizer=st.one_of(st.none(), st.sampled_from(["sgd", "adam", "adamw", "rprop", "x"]),
-                           anything),
+                           st.builds(fastbp.LBFGS, max_fun=st.integers(1, 50)), anything),
        schedule=st.one_of(st.none(), st.sampled_from(["constant", "invscaling", "step",
                                                        "exponential", "adaptive", "x"]),
                           anything),
@@ -180,7 +180,7 @@ def test_functional_api(x, W, b, activation, lr):
 
 @FUZZ
 @given(kind=st.sampled_from([fastbp.SGD, fastbp.Adam, fastbp.AdamW, fastbp.RProp, fastbp.Lion,
-                             fastbp.losses.Huber,
+                             fastbp.LBFGS, fastbp.losses.Huber,
                              fastbp.StepLR, fastbp.ExponentialLR, fastbp.InverseScalingLR,
                              fastbp.ReduceLROnPlateau]),
        values=st.lists(st.one_of(st.floats(), st.integers(-3, 3), st.booleans(), anything),
@@ -220,6 +220,7 @@ def test_load_rejects_arbitrary_bytes(tmp_path_factory, contents, data):
            "hidden_layer_sizes": st.one_of(st.integers(-1, 5), st.lists(st.integers(0, 4),
                                                                         max_size=2), anything),
            "solver": st.sampled_from(["sgd", "adam", "rprop", "lbfgs", "x"]),
+           "max_fun": st.one_of(st.integers(-1, 3), anything),
            "alpha": st.one_of(st.floats(), anything),
            "batch_size": st.one_of(st.integers(-1, 5), st.just("auto"), anything),
            "max_iter": st.one_of(st.integers(-1, 3), anything),

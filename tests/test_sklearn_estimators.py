@@ -157,7 +157,7 @@ def test_rprop_solver_learns(iris):
 
 
 @pytest.mark.parametrize("param,value,error", [
-    ("solver", "lbfgs", "not available in fastbp"), ("solver", "newton", "solver"),
+    ("max_fun", 0, "max_fun"), ("solver", "newton", "solver"),
     ("activation", "softmax", "activation"), ("hidden_layer_sizes", (0,), "hidden_layer_sizes"),
     ("hidden_layer_sizes", "10", "hidden_layer_sizes"), ("alpha", -1.0, "alpha"),
     ("batch_size", 0, "batch_size"), ("learning_rate_init", 0.0, "learning_rate_init"),

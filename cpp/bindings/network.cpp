@@ -100,6 +100,44 @@ void bind_network(py::module_& m, const char* class_name) {
           py::arg("X"), py::arg("values"), py::arg("labels"),
           "Returns (flat gradient laid out like parameters(), loss).")
       .def(
+          "flat_parameters",
+          [](const Net& net) {
+            CArray<double> flat({py::ssize_t(fastbp::flat_size(net))});
+            fastbp::get_flat_parameters(net, flat.mutable_data());
+            return flat;
+          },
+          "A float64 copy of the parameters packed as scikit-learn packs them: every W[l], "
+          "then every b[l].")
+      .def(
+          "set_flat_parameters",
+          [](Net& net, const CArray<double>& flat) {
+            require_shape(flat, "parameters", {py::ssize_t(fastbp::flat_size(net))});
+            fastbp::set_flat_parameters(net, flat.data());
+          },
+          py::arg("parameters"))
+      .def(
+          "loss_and_gradient",
+          [targets_of](Net& net, const CArray<double>& flat, const CArray<T>& X,
+                       const py::object& values, const py::object& labels, double l2,
+                       double loss_scale) {
+            require_shape(flat, "parameters", {py::ssize_t(fastbp::flat_size(net))});
+            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            CArray<double> grad({flat.shape(0)});
+            double* dst = grad.mutable_data();
+            double loss;
+            {
+              py::gil_scoped_release release;
+              loss = fastbp::loss_and_gradient(net, flat.data(), X.data(), n, t.targets, l2,
+                                               loss_scale, dst);
+            }
+            return py::make_tuple(loss, grad);
+          },
+          py::arg("parameters"), py::arg("X"), py::arg("values"), py::arg("labels"),
+          py::arg("l2") = 0.0, py::arg("loss_scale") = 1.0,
+          "(objective, gradient) at the flat parameters (which the network takes): see "
+          "fastbp/objective.hpp.")
+      .def(
           "train_step",
           [targets_of](Net& net, const CArray<T>& X, const py::object& values,
                        const py::object& labels, const py::object& settings) {

@@ -12,6 +12,7 @@ from ._core import DivergenceError, simd_level
 from .functional import dense_backward, dense_backward_sgd, dense_forward
 from .gradcheck import gradcheck
 from .history import History
+from .lbfgs import LBFGS
 from .mlp import MLP
 from .optimizers import SGD, Adam, AdamW, Lion, RProp
 from .parallel import get_num_threads, set_num_threads
@@ -33,6 +34,7 @@ __all__ = [
     "AdamW",
     "RProp",
     "Lion",
+    "LBFGS",
     "ConstantLR",
     "InverseScalingLR",
     "StepLR",

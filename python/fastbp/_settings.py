@@ -19,8 +19,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.type in (bool, "bool"):
                 value = check.boolean(f.name, value)
-            elif f.type in (int, "int"):
-                value = check.integer(f.name, value)
+            elif f.type in (int, "int"):  # a C int in the core
+                value = check.integer(f.name, value, minimum=-2**31, maximum=2**31 - 1)
             else:
                 value = check.number(f.name, value)
             object.__setattr__(self, f.name, value)

@@ -46,12 +46,14 @@ def dtype_name(dtype) -> str:
     return resolved.name
 
 
-def integer(name, value, minimum=None):
+def integer(name, value, minimum=None, maximum=None):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
     value = operator.index(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected an integer <= {maximum}, got {value}")
     return value
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _files, losses, optimizers, schedules
+from . import _core, _files, lbfgs, losses, optimizers, schedules
 from . import _validation as check
 from .history import History
+from .lbfgs import LBFGS
 from .progress import EpochProgress
 
 
@@ -254,7 +257,10 @@ class MLP:
             32 by default (the whole data set for `RProp`). A partial last batch is trained.
         lr, momentum : float, optional
             Shorthand for ``optimizer=fastbp.SGD(lr=lr, momentum=momentum)`` (lr 0.01).
-        optimizer : fastbp.SGD | Adam | AdamW | RProp | Lion | str, optional
+        optimizer : fastbp.SGD | Adam | AdamW | RProp | Lion | LBFGS | str, optional
+            `fastbp.LBFGS` trains on the whole data set (scipy's L-BFGS-B): ``epochs`` is then
+            its number of iterations, and batch_size, lr, momentum and lr_schedule are not
+            given.
         lr_schedule : fastbp.ConstantLR | InverseScalingLR | StepLR | ExponentialLR |
             ReduceLROnPlateau | str, optional
         shuffle : bool
@@ -305,11 +311,18 @@ class MLP:
         x = self._X(X)
         values, labels = self._T(T, x.shape[0])
         epochs = check.integer("epochs", epochs, minimum=0)
-        chosen = optimizers.resolve(optimizer, lr, momentum)
-        schedule = schedules.resolve(lr_schedule)
-        if batch_size is None:
-            batch_size = x.shape[0] if isinstance(chosen, optimizers.RProp) else 32
-        batch_size = check.integer("batch_size", batch_size, minimum=1)
+        if isinstance(optimizer, LBFGS):
+            full_batch = _full_batch_arguments(lr, momentum, lr_schedule, batch_size)
+            if full_batch:
+                raise ValueError(f"{full_batch}: fastbp.LBFGS trains on the whole data set with "
+                                 f"a line search; leave {full_batch} out")
+            chosen: optimizers.Optimizer | LBFGS = optimizer
+        else:
+            chosen = optimizers.resolve(optimizer, lr, momentum)
+            schedule = schedules.resolve(lr_schedule)
+            if batch_size is None:
+                batch_size = x.shape[0] if isinstance(chosen, optimizers.RProp) else 32
+            batch_size = check.integer("batch_size", batch_size, minimum=1)
         shuffle = check.boolean("shuffle", shuffle)
         seed = check.seed("seed", seed)
         validation_split = check.real("validation_split", validation_split, low=0, high=1,
@@ -362,18 +375,23 @@ class MLP:
                     keep_going = False
             return keep_going
 
-        options = _core.FitOptions()
-        options.epochs = epochs
-        options.batch_size = batch_size
-        options.optimizer = chosen._core  # type: ignore[union-attr]
-        options.schedule = schedule._core  # type: ignore[union-attr]
-        options.shuffle = shuffle
-        options.seed = seed
-        options.patience = patience or 0
-        options.tol = tol
-        options.restore_best = restore_best_weights
         try:
-            self._net.fit(x, values, labels, options, X_val, val_values, val_labels, on_epoch)
+            if isinstance(chosen, LBFGS):
+                self._fit_lbfgs(x, values, labels, epochs, chosen, X_val, val_values, val_labels,
+                                patience, tol, restore_best_weights, on_epoch)
+            else:
+                options = _core.FitOptions()
+                options.epochs = epochs
+                options.batch_size = batch_size
+                options.optimizer = chosen._core  # type: ignore[union-attr]
+                options.schedule = schedule._core  # type: ignore[union-attr]
+                options.shuffle = shuffle
+                options.seed = seed
+                options.patience = patience or 0
+                options.tol = tol
+                options.restore_best = restore_best_weights
+                self._net.fit(x, values, labels, options, X_val, val_values, val_labels,
+                              on_epoch)
             if progress is not None:
                 progress.finished(len(history))
         except BaseException as exc:
@@ -387,6 +405,63 @@ class MLP:
             if progress is not None:
                 progress.close()
         return history
+
+    def _fit_lbfgs(self, x, values, labels, iterations, settings, X_val, val_values,
+                   val_labels, patience, tol, restore_best_weights, on_epoch) -> None:
+        """fit with `fastbp.LBFGS`: scipy drives the iterations, each logged as an epoch, with
+        the same validation figures and stopping rule as the compiled loop."""
+        if iterations == 0:
+            return
+        net = self._net
+        state: dict[str, Any] = {"epoch": 0, "best": math.inf, "stale": 0, "kept": None,
+                                 "clock": time.perf_counter()}
+        finite_start = net.flat_parameters()
+
+        def after_iteration(loss):
+            now = time.perf_counter()
+            state["epoch"] += 1
+            log = {"epoch": state["epoch"], "loss": loss, "learning_rate": math.nan,
+                   "val_loss": math.nan, "val_accuracy": math.nan, "val_score": math.nan,
+                   "seconds": now - state["clock"], "best": False}
+            if X_val is not None:
+                log["val_loss"] = net.loss(X_val, val_values, val_labels)
+                log["val_accuracy"] = self._accuracy(X_val, val_values, val_labels)
+            monitored = log["val_loss"] if X_val is not None else loss
+            if monitored < state["best"] - tol:
+                state["best"], state["stale"], log["best"] = monitored, 0, True
+                if patience and restore_best_weights:
+                    state["kept"] = net.flat_parameters()
+            else:
+                state["stale"] += 1
+            keep_going = on_epoch(log) is not False
+            state["clock"] = time.perf_counter()
+            if not keep_going or (patience and state["stale"] >= patience):
+                raise StopIteration
+
+        result = lbfgs.minimize(net, x, values, labels, max_iter=iterations,
+                                max_fun=settings.max_fun, tol=settings.tol,
+                                history_size=settings.history_size,
+                                l2=settings.weight_decay * x.shape[0], callback=after_iteration)
+        if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
+            net.set_flat_parameters(state["kept"] if state["kept"] is not None else finite_start)
+            error = _core.DivergenceError(
+                f"L-BFGS met a non-finite loss after {state['epoch']} iterations; the weights "
+                f"were put back to finite ones. Scale the inputs, or add weight_decay.")
+            error.epoch, error.batch = state["epoch"] + 1, 1
+            raise error
+        if state["kept"] is not None:
+            net.set_flat_parameters(state["kept"])
+
+    def _accuracy(self, X, values, labels) -> float:
+        """The share of rows predicted right: the arg-max class for softmax, every output on
+        the right side of 0.5 for sigmoid; NaN for other outputs."""
+        if self.output not in ("softmax", "sigmoid"):
+            return math.nan
+        y = self._net.predict(X)
+        if self.output == "softmax":
+            truth = labels if labels is not None else values.argmax(axis=1)
+            return float(np.mean(y.argmax(axis=1) == truth))
+        return float(np.mean(((y > 0.5) == (values > 0.5)).all(axis=1)))
 
     # -- interop --------------------------------------------------------------------------
     def to_torch(self) -> Any:
@@ -493,3 +568,12 @@ class MLP:
         MLP(layers=[3, 2], hidden='relu', output='softmax', loss='softmax_ce', dtype='float32')
         """
         return _files.load(cls, path)
+
+
+def _full_batch_arguments(lr, momentum, lr_schedule, batch_size) -> str | None:
+    """The first argument of fit given that a full-batch line-search method has no use for."""
+    for name, value in (("lr", lr), ("momentum", momentum), ("lr_schedule", lr_schedule),
+                        ("batch_size", batch_size)):
+        if value is not None:
+            return name
+    return None

@@ -9,8 +9,9 @@ accuracy or R^2 with the best weights restored).
 
 Differences from scikit-learn, all deliberate or not yet done:
 
-- solvers: "sgd", "adam", and fastbp's "rprop" (full-batch iRPROP-); no "lbfgs".
-- no ``sample_weight``, no sparse input, no ``loss="poisson"``.
+- solvers: "lbfgs" (scipy's L-BFGS-B, as scikit-learn; each evaluation of the loss and its
+  gradient is one compiled call), "sgd", "adam", and fastbp's "rprop" (full-batch iRPROP-).
+- no ``sample_weight``, no sparse input, no ``loss="poisson"`` yet.
 - the same weight initialisation (the same numbers for the same ``random_state``) and the same
   update formulas (with full batches the weights after each epoch are scikit-learn's to 1e-9),
   but mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import types
 import warnings
 from typing import Any
 
@@ -50,10 +52,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core
+from . import _core, lbfgs
 from . import _validation as check
 from .mlp import MLP
 from .optimizers import SGD, Adam, RProp
@@ -61,7 +64,8 @@ from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 _OUT_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
-_SOLVERS = ("sgd", "adam", "rprop")
+_SOLVERS = ("lbfgs", "sgd", "adam", "rprop")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "rprop")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
@@ -73,7 +77,8 @@ class _BaseMLP(BaseEstimator):
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dtype=None):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dtype=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -96,25 +101,58 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.dtype = dtype
 
     # -- fitted attributes that live in the model -------------------------------------------
     @property
     def coefs_(self) -> list:
         """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1);
-        live views: writing them changes the model."""
-        return self._model().weights
+        live views: writing them changes the model. Assigning a new list (as scikit-learn
+        allows) sets the weights the next fit, partial_fit or prediction starts from."""
+        return self.__dict__.get("_assigned_coefs") or self._model().weights
+
+    @coefs_.setter
+    def coefs_(self, value: list) -> None:
+        self.__dict__["_assigned_coefs"] = value
 
     @property
     def intercepts_(self) -> list:
-        """Bias vectors, live views."""
-        return self._model().biases
+        """Bias vectors, live views; assignable like `coefs_`."""
+        return self.__dict__.get("_assigned_intercepts") or self._model().biases
+
+    @intercepts_.setter
+    def intercepts_(self, value: list) -> None:
+        self.__dict__["_assigned_intercepts"] = value
 
     def _model(self) -> MLP:
         try:
-            return self._fastbp_model
+            model = self._fastbp_model
         except AttributeError:
             raise AttributeError("this estimator is not fitted yet: call fit first") from None
+        self._take_assigned_parameters(model)
+        return model
+
+    def _take_assigned_parameters(self, model: MLP) -> None:
+        """Copies lists assigned to coefs_ / intercepts_ into the model (their shapes must be
+        the model's), after which those attributes are the model's live views again."""
+        for name, current in (("coefs_", model.weights), ("intercepts_", model.biases)):
+            assigned = self.__dict__.pop("_assigned_" + name[:-1], None)
+            if assigned is None:
+                continue
+            if not isinstance(assigned, (list, tuple)) or len(assigned) != len(current):
+                raise ValueError(f"{name}: expected a list of {len(current)} arrays, got "
+                                 f"{type(assigned).__name__}"
+                                 + (f" of length {len(assigned)}"
+                                    if isinstance(assigned, (list, tuple)) else ""))
+            for i, (new, view) in enumerate(zip(assigned, current)):
+                new = np.asarray(new, dtype=view.dtype)
+                if view.ndim == 1 and new.shape == ():
+                    new = new.reshape(1)
+                if new.shape != view.shape:
+                    raise ValueError(f"{name}[{i}]: expected shape {view.shape}, got "
+                                     f"{new.shape}")
+                view[...] = new
 
     @property
     def model_(self) -> MLP:
@@ -137,9 +175,6 @@ class _BaseMLP(BaseEstimator):
 
     def _check_params(self):
         check.choice("activation", self.activation, tuple(_ACTIVATIONS))
-        if self.solver == "lbfgs":
-            raise ValueError("solver: 'lbfgs' is not available in fastbp; use 'adam', 'sgd' "
-                             "or 'rprop'")
         check.choice("solver", self.solver, _SOLVERS)
         check.real("alpha", self.alpha, low=0)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -160,6 +195,7 @@ class _BaseMLP(BaseEstimator):
         check.real("epsilon", self.epsilon, low=0, low_open=True)
         if self.n_iter_no_change != np.inf:
             check.integer("n_iter_no_change", self.n_iter_no_change, minimum=1)
+        check.integer("max_fun", self.max_fun, minimum=1)
         if self.dtype is not None:
             check.dtype_name(self.dtype)
         return self._hidden_sizes()
@@ -170,12 +206,13 @@ class _BaseMLP(BaseEstimator):
         (fan_in + fan_out)), factor 2 for logistic hidden units and 6 otherwise, drawn layer by
         layer (weights, then biases) from the estimator's random state."""
         factor = 2.0 if self.activation == "logistic" else 6.0
-        for W, b in zip(self.coefs_, self.intercepts_):
+        model = self._fastbp_model
+        for W, b in zip(model.weights, model.biases):
             bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
             W[...] = rng.uniform(-bound, bound, W.shape)
             b[...] = rng.uniform(-bound, bound, b.shape)
 
-    def _optimizer(self):
+    def _make_optimizer(self):
         # scikit-learn's L2 penalty enters each batch through FitOptions.l2 (alpha / rows).
         if self.solver == "sgd":
             return SGD(lr=self.learning_rate_init, momentum=self.momentum,
@@ -211,19 +248,23 @@ class _BaseMLP(BaseEstimator):
             self._fastbp_model = MLP(layers, hidden=_ACTIVATIONS[self.activation],
                                      output=self._out_activation(), dtype=dtype.name, seed=0)
             self._initialise(rng)
+            self._take_assigned_parameters(self._fastbp_model)  # weights set before the fit
             self._progress = _core.TrainingProgress()
-            self.t_, self.loss_curve_ = 0, []
+            self.t_ = 0
+        elif not incremental:
+            # warm start: a new optimizer, as scikit-learn's, whose first epoch trains at
+            # learning_rate_init (its stopping count and best value carry over)
+            self._model().reset_optimizer()
+            self._progress.learning_rate = float(self.learning_rate_init)
+        if self.solver in _STOCHASTIC_SOLVERS and (first or not hasattr(self, "loss_curve_")):
+            # (a warm start after lbfgs, which keeps no curve, starts one)
+            self.loss_curve_ = []
             if self.early_stopping:
                 self.best_loss_ = None
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_, self.best_validation_score_ = None, None
-        elif not incremental:
-            # warm start: a new optimizer, as scikit-learn's, whose first epoch trains at
-            # learning_rate_init (its stopping count and best value carry over)
-            self._model().reset_optimizer()
-            self._progress.learning_rate = float(self.learning_rate_init)
         self.n_iter_ = 0
         self.out_activation_ = _OUT_ACTIVATIONS[self._model().output]
         self.n_layers_ = len(layers)
@@ -232,10 +273,13 @@ class _BaseMLP(BaseEstimator):
         X = np.ascontiguousarray(X, dtype=model.dtype)
         if values is not None:
             values = np.ascontiguousarray(values, dtype=model.dtype)
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(model, X, values, labels)
 
         X_val = val_values = val_labels = None
         if self.early_stopping:
-            stratify = y if is_classifier(self) and n_outputs == 1 else None
+            # scikit-learn stratifies on the binarised target (as bools) when it has one column
+            stratify = values.astype(bool) if is_classifier(self) and n_outputs == 1 else None
             kept, held = train_test_split(np.arange(X.shape[0]), random_state=rng,
                                           test_size=self.validation_fraction, stratify=stratify)
             if held.shape[0] < 2:
@@ -263,7 +307,7 @@ class _BaseMLP(BaseEstimator):
         options = _core.FitOptions()
         options.epochs = 1 if incremental else int(self.max_iter)
         options.batch_size = batch
-        options.optimizer = self._optimizer()._core
+        options.optimizer = self._make_optimizer()._core
         options.schedule = self._schedule()._core
         options.shuffle = bool(self.shuffle)
         options.seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -274,7 +318,7 @@ class _BaseMLP(BaseEstimator):
         options.monitor = (self._validation_monitor if self.early_stopping else "training_loss")
         options.restore_best = bool(self.early_stopping)
         options.l2 = float(self.alpha)
-        options.loss_scale = 1.0 if is_classifier(self) else 1.0 / n_outputs
+        options.loss_scale = self._loss_scale()
         options.stop_on_divergence = False
 
         logs = []
@@ -304,6 +348,12 @@ class _BaseMLP(BaseEstimator):
                 self.best_validation_score_ = -self._progress.best
         elif self._progress.has_best:
             self.best_loss_ = self._progress.best
+        # scikit-learn's private state, which users inspect: the stopping count, and the rate
+        # the next epoch would train with
+        self._no_improvement_count = self._progress.epochs_without_improvement
+        rate = self._progress.learning_rate
+        self._optimizer = types.SimpleNamespace(
+            learning_rate=rate if rate >= 0 else float(self.learning_rate_init))
         if self._progress.converged and self.verbose:
             what = "Validation score" if self.early_stopping else "Training loss"
             print(f"{what} did not improve more than tol={self.tol:f} for "
@@ -312,10 +362,66 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                           f"reached and the optimization hasn't converged yet.",
                           ConvergenceWarning, stacklevel=3)
+        self._check_finite(model)
+        return self
+
+    def _loss_scale(self):
+        # scikit-learn reports the squared error averaged over the outputs
+        return 1.0 if is_classifier(self) else 1.0 / self.n_outputs_
+
+    def _fit_lbfgs(self, model, X, values, labels):
+        """scikit-learn's lbfgs: scipy's L-BFGS-B over the packed parameters, up to max_iter
+        iterations and max_fun evaluations, gtol = tol."""
+        iteration = 0
+
+        def report(loss):
+            nonlocal iteration
+            iteration += 1
+            print(f"Iteration {iteration}, loss = {loss:.8f}")
+
+        result = lbfgs.minimize(model._net, X, values, labels, max_iter=int(self.max_iter),
+                                max_fun=int(self.max_fun), tol=float(self.tol),
+                                l2=float(self.alpha), loss_scale=self._loss_scale(),
+                                callback=report if self.verbose else None)
+        self.n_iter_ = min(int(result.nit), int(self.max_iter))
+        self.loss_ = float(result.fun)
+        if result.status != 0:
+            message = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                       f"(status={result.status}):\n{result.message}\n")
+            if self.n_iter_ == self.max_iter:
+                message += (f"\nIncrease the number of iterations to improve the convergence "
+                            f"(max_iter={self.max_iter}).")
+            message += ("\nYou might also want to scale the data as shown in:\n"
+                        "    https://scikit-learn.org/stable/modules/preprocessing.html")
+            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        self._check_finite(model)
+        return self
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight=None, *_buffers):
+        """scikit-learn's objective for lbfgs at the packed parameters (every coefs_ raveled,
+        then every intercepts_), as (loss, gradient); y binarised as the model's targets. The
+        model takes the parameters. The trailing buffers of scikit-learn's signature are not
+        needed."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by fastbp's estimators yet")
+        model = self._model()
+        X = np.ascontiguousarray(X, dtype=model.dtype)
+        y = np.ascontiguousarray(np.asarray(y).reshape(len(X), -1), dtype=model.dtype)
+        return model._net.loss_and_gradient(np.ascontiguousarray(packed_coef_inter,
+                                                                 dtype=np.float64),
+                                            X, y, None, float(self.alpha), self._loss_scale())
+
+    @staticmethod
+    def _check_finite(model):
         if not all(np.isfinite(w).all() for w in model.weights + model.biases):
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.")
-        return self
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> "_BaseMLP":
         """Trains on (X, y) for up to ``max_iter`` epochs; returns self.
@@ -386,6 +492,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return "sigmoid"
         return "softmax"
 
+    @available_if(lambda estimator: estimator._check_solver())
     def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
                     classes: npt.ArrayLike | None = None) -> "MLPClassifier":
         """One epoch over (X, y), continuing from the current weights.
@@ -473,6 +580,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _out_activation(self):
         return "identity"
 
+    @available_if(lambda estimator: estimator._check_solver())
     def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> "MLPRegressor":
         """One epoch over (X, y), continuing from the current weights."""
         return self._fit(X, y, incremental=True)

@@ -5,6 +5,7 @@
 #include "fastbp/dense.hpp"
 #include "fastbp/errors.hpp"
 #include "fastbp/network.hpp"
+#include "fastbp/objective.hpp"
 #include "fastbp/optimizer.hpp"
 #include "fastbp/threading.hpp"
 #include "fastbp/version.hpp"
