@@ -147,9 +147,11 @@ def test_inference_and_training_on_arbitrary_arrays(net, X, T, data):
                                                        "exponential", "adaptive", "x"]),
                           anything),
        validation_split=st.one_of(st.floats(-1, 2), anything),
-       patience=st.one_of(st.none(), st.integers(-1, 3), anything))
+       patience=st.one_of(st.none(), st.integers(-1, 3), anything),
+       sample_weight=st.one_of(st.none(), st.just("one per row"), arrays(max_dims=1),
+                               anything))
 def test_fit_arguments(net, n, data, epochs, batch_size, lr, optimizer, schedule,
-                       validation_split, patience):
+                       validation_split, patience, sample_weight):
     X = good_matrix(data.draw, n, net.layers[0], net.dtype)
     if net.loss_name == "softmax_ce":
         T = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, net.layers[-1] - 1)))
@@ -157,9 +159,13 @@ def test_fit_arguments(net, n, data, epochs, batch_size, lr, optimizer, schedule
         T = data.draw(hnp.arrays(np.float64, (n, net.layers[-1]), elements=st.floats(0, 1)))
     else:
         T = good_matrix(data.draw, n, net.layers[-1])
+    if isinstance(sample_weight, str):
+        sample_weight = data.draw(hnp.arrays(np.float64, (n,), elements=st.one_of(
+            st.floats(0, 1e6), st.sampled_from([0.0, -1.0, np.nan, np.inf, 1e300]))))
     result = call(net.fit, X, T, epochs=epochs, batch_size=batch_size, lr=lr,
                   optimizer=optimizer if lr is None else None, lr_schedule=schedule,
-                  validation_split=validation_split, patience=patience, seed=0)
+                  validation_split=validation_split, patience=patience, seed=0,
+                  sample_weight=sample_weight)
     if isinstance(result, fastbp.History):
         assert all(np.isfinite(v) for v in result.loss)
     assert all(np.isfinite(w).all() for w in net.weights + net.biases), \
@@ -224,11 +230,12 @@ def test_load_rejects_arbitrary_bytes(tmp_path_factory, contents, data):
            "alpha": st.one_of(st.floats(), anything),
            "batch_size": st.one_of(st.integers(-1, 5), st.just("auto"), anything),
            "max_iter": st.one_of(st.integers(-1, 3), anything),
-           "early_stopping": st.one_of(st.booleans(), anything)}))
-def test_sklearn_estimators(X, y, params):
+           "early_stopping": st.one_of(st.booleans(), anything)}),
+       sample_weight=st.one_of(st.none(), arrays(max_dims=1), anything))
+def test_sklearn_estimators(X, y, params, sample_weight):
     from fastbp.sklearn import MLPClassifier, MLPRegressor
     for cls in (MLPClassifier, MLPRegressor):
         est = cls(**params)
-        fitted = call(est.fit, X, y)
+        fitted = call(est.fit, X, y, sample_weight=sample_weight)
         if fitted is est:
             call(est.predict, X)

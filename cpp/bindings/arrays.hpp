@@ -61,11 +61,13 @@ struct BoundTargets {
   fastbp::Targets<T> targets;
   CArray<T> values;
   Labels labels;
+  CArray<T> weights;
 };
 
 template <typename T>
 BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::object& values,
-                             const py::object& labels, const char* name) {
+                             const py::object& labels, const char* name,
+                             const py::object& weights) {
   BoundTargets<T> b;
   if (!values.is_none() == !labels.is_none())
     throw py::value_error(std::string(name) + ": give exactly one of a target matrix or labels");
@@ -77,6 +79,11 @@ BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::obje
     b.labels = labels.cast<Labels>();
     require_shape(b.labels, name, {n});
     b.targets.labels = b.labels.data();
+  }
+  if (!weights.is_none()) {
+    b.weights = weights.cast<CArray<T>>();
+    require_shape(b.weights, "sample_weight", {n});
+    b.targets.weights = b.weights.data();
   }
   return b;
 }

@@ -31,8 +31,9 @@ template <typename T>
 void bind_network(py::module_& m, const char* class_name) {
   using Net = fastbp::Network<T>;
   const auto targets_of = [](const Net& net, py::ssize_t n, const py::object& values,
-                             const py::object& labels, const char* name) {
-    return bind_targets<T>(net.layers().back(), n, values, labels, name);
+                             const py::object& labels, const char* name,
+                             const py::object& weights) {
+    return bind_targets<T>(net.layers().back(), n, values, labels, name, weights);
   };
   py::class_<Net>(m, class_name)
       .def(py::init([](std::vector<std::ptrdiff_t> layers, const std::string& hidden,
@@ -75,19 +76,20 @@ void bind_network(py::module_& m, const char* class_name) {
       .def(
           "loss",
           [targets_of](const Net& net, const CArray<T>& X, const py::object& values,
-                       const py::object& labels) {
+                       const py::object& labels, const py::object& sample_weight) {
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             py::gil_scoped_release release;
             return net.loss(X.data(), n, t.targets);
           },
-          py::arg("X"), py::arg("values"), py::arg("labels"))
+          py::arg("X"), py::arg("values"), py::arg("labels"),
+          py::arg("sample_weight") = py::none())
       .def(
           "gradients",
           [targets_of](Net& net, const CArray<T>& X, const py::object& values,
-                       const py::object& labels) {
+                       const py::object& labels, const py::object& sample_weight) {
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             CArray<T> grad({py::ssize_t(net.n_parameters())});
             T* dst = grad.mutable_data();
             double loss;
@@ -98,6 +100,7 @@ void bind_network(py::module_& m, const char* class_name) {
             return py::make_tuple(grad, loss);
           },
           py::arg("X"), py::arg("values"), py::arg("labels"),
+          py::arg("sample_weight") = py::none(),
           "Returns (flat gradient laid out like parameters(), loss).")
       .def(
           "flat_parameters",
@@ -119,10 +122,10 @@ void bind_network(py::module_& m, const char* class_name) {
           "loss_and_gradient",
           [targets_of](Net& net, const CArray<double>& flat, const CArray<T>& X,
                        const py::object& values, const py::object& labels, double l2,
-                       double loss_scale) {
+                       double loss_scale, const py::object& sample_weight) {
             require_shape(flat, "parameters", {py::ssize_t(fastbp::flat_size(net))});
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             CArray<double> grad({flat.shape(0)});
             double* dst = grad.mutable_data();
             double loss;
@@ -135,14 +138,16 @@ void bind_network(py::module_& m, const char* class_name) {
           },
           py::arg("parameters"), py::arg("X"), py::arg("values"), py::arg("labels"),
           py::arg("l2") = 0.0, py::arg("loss_scale") = 1.0,
+          py::arg("sample_weight") = py::none(),
           "(objective, gradient) at the flat parameters (which the network takes): see "
           "fastbp/objective.hpp.")
       .def(
           "train_step",
           [targets_of](Net& net, const CArray<T>& X, const py::object& values,
-                       const py::object& labels, const py::object& settings) {
+                       const py::object& labels, const py::object& settings,
+                       const py::object& sample_weight) {
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             // A _core.Optimizer, or a dict of settings when _core is called directly.
             const fastbp::Optimizer optimizer =
                 py::isinstance<fastbp::Optimizer>(settings)
@@ -152,7 +157,8 @@ void bind_network(py::module_& m, const char* class_name) {
             py::gil_scoped_release release;
             return net.train_step(X.data(), n, t.targets, optimizer);
           },
-          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("optimizer"))
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("optimizer"),
+          py::arg("sample_weight") = py::none())
       .def("reset_optimizer", &Net::reset_optimizer, py::call_guard<py::gil_scoped_release>())
       .def(
           "fit",
@@ -160,9 +166,10 @@ void bind_network(py::module_& m, const char* class_name) {
                        const py::object& labels, const fastbp::FitOptions& options,
                        const py::object& X_val, const py::object& val_values,
                        const py::object& val_labels, const py::object& on_epoch,
-                       fastbp::TrainingProgress* progress) {
+                       fastbp::TrainingProgress* progress, const py::object& sample_weight,
+                       const py::object& val_sample_weight) {
             const py::ssize_t n = rows_of(X, "X", net.layers().front());
-            BoundTargets<T> t = targets_of(net, n, values, labels, "T");
+            BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             fastbp::ValidationSet<T> validation;
             CArray<T> xv;
             BoundTargets<T> tv;
@@ -171,7 +178,8 @@ void bind_network(py::module_& m, const char* class_name) {
               xv = X_val.cast<CArray<T>>();
               validation.n = rows_of(xv, "validation X", net.layers().front());
               validation.X = xv.data();
-              tv = targets_of(net, validation.n, val_values, val_labels, "validation T");
+              tv = targets_of(net, validation.n, val_values, val_labels, "validation T",
+                              val_sample_weight);
               validation.targets = tv.targets;
             }
             // Called once per epoch, with the GIL: lets Ctrl-C and Python callbacks stop training.
@@ -201,7 +209,8 @@ void bind_network(py::module_& m, const char* class_name) {
           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("options"),
           py::arg("X_val") = py::none(), py::arg("val_values") = py::none(),
           py::arg("val_labels") = py::none(), py::arg("on_epoch") = py::none(),
-          py::arg("progress") = nullptr);
+          py::arg("progress") = nullptr, py::arg("sample_weight") = py::none(),
+          py::arg("val_sample_weight") = py::none());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -56,6 +57,11 @@ void check_targets(const Architecture& arch, std::ptrdiff_t n, const Targets<T>&
         fail("targets: class label " + std::to_string(t.labels[i]) + " at sample " +
              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
   }
+  if (t.weights)
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+      if (!(std::isfinite(t.weights[i]) && t.weights[i] >= 0))
+        fail("sample weights: expected finite values >= 0, got " +
+             std::to_string(double(t.weights[i])) + " at sample " + std::to_string(i));
 }
 
 }  // namespace fastbp::detail

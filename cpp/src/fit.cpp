@@ -164,43 +164,51 @@ double sum_of_squared_weights(const detail::NetworkImpl<T>& m) {
   return sum;
 }
 
-// scikit-learn's r2_score averaged over the outputs: per output 1 - SS_res / SS_tot, and for a
-// constant target 1 when predicted exactly, else 0. NaN when a prediction is not finite (as its
-// MLP's validation score).
+// scikit-learn's r2_score averaged over the outputs: per output 1 - SS_res / SS_tot (sums and
+// the mean weighted by the sample weights, if any), and for a constant target 1 when predicted
+// exactly, else 0. NaN when a prediction is not finite (as its MLP's validation score).
 template <typename T>
-double r2_score(std::ptrdiff_t n, std::ptrdiff_t width, const T* y, const T* t) {
+double r2_score(std::ptrdiff_t n, std::ptrdiff_t width, const T* y, const Targets<T>& targets) {
   for (std::ptrdiff_t i = 0; i < n * width; ++i)
     if (!std::isfinite(y[i])) return kNaN;
+  const T* t = targets.values;
+  const auto weight = [&](std::ptrdiff_t i) {
+    return targets.weights ? double(targets.weights[i]) : 1.0;
+  };
+  const double weights = detail::weight_sum(targets, nullptr, n);
   double total = 0;
   for (std::ptrdiff_t j = 0; j < width; ++j) {
     double mean = 0;
-    for (std::ptrdiff_t i = 0; i < n; ++i) mean += double(t[i * width + j]);
-    mean /= double(n);
+    for (std::ptrdiff_t i = 0; i < n; ++i) mean += weight(i) * double(t[i * width + j]);
+    mean /= weights;
     double residual = 0, spread = 0;
     for (std::ptrdiff_t i = 0; i < n; ++i) {
       const double d = double(y[i * width + j]) - double(t[i * width + j]);
       const double s = double(t[i * width + j]) - mean;
-      residual += d * d;
-      spread += s * s;
+      residual += weight(i) * d * d;
+      spread += weight(i) * s * s;
     }
     total += spread != 0 ? 1 - residual / spread : (residual == 0 ? 1.0 : 0.0);
   }
   return total / double(width);
 }
 
-// Samples whose every output is right: argmax for softmax, > 0.5 on each output for sigmoid.
+// The share (by weight, with sample weights) of samples whose every output is right: argmax for
+// softmax, > 0.5 on each output for sigmoid.
 template <typename T>
 double exact_match_accuracy(Activation output, std::ptrdiff_t n, std::ptrdiff_t width,
                             const T* y, const Targets<T>& t) {
-  if (output == Activation::softmax) return detail::count_correct(output, n, width, y, t) / n;
+  const double weights = detail::weight_sum(t, nullptr, n);
+  if (output == Activation::softmax)
+    return detail::count_correct(output, n, width, y, t) / weights;
   double correct = 0;
   for (std::ptrdiff_t i = 0; i < n; ++i) {
     bool all = true;
     for (std::ptrdiff_t j = 0; j < width && all; ++j)
       all = (y[i * width + j] > T(0.5)) == (t.values[i * width + j] > T(0.5));
-    correct += all;
+    if (all) correct += t.weights ? double(t.weights[i]) : 1.0;
   }
-  return correct / double(n);
+  return correct / weights;
 }
 
 }  // namespace
@@ -266,12 +274,17 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   int safe_epoch = 1;
   const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / n));
 
-  // The optimizer a batch of `rows` steps with: scikit-learn's alpha / rows joins its decay.
-  const auto optimizer_for = [&](std::ptrdiff_t rows) {
+  // The optimizer a batch steps with: scikit-learn's alpha / rows (or / the batch's weight sum)
+  // joins its decay.
+  const auto optimizer_for = [&](double divisor) {
     Optimizer o = options.optimizer;
-    if (options.l2 > 0) o.weight_decay += options.l2 / double(rows);
+    if (options.l2 > 0 && divisor > 0) o.weight_decay += options.l2 / divisor;
     return o;
   };
+  // With sample weights, L2's divisor changes from batch to batch, and so does the plan.
+  const bool plan_each_batch = targets.weights && options.l2 > 0;
+  Optimizer weighted;
+  detail::StepPlan<T> weighted_plan;
   const bool counts_steps = detail::counts_steps(options.optimizer.kind);
   const std::ptrdiff_t last_rows = n % batch == 0 ? batch : n % batch;
 
@@ -289,21 +302,30 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
       for (std::ptrdiff_t i = n - 1; i > 0; --i)
         std::swap(order[std::size_t(i)], order[std::size_t(rng.below(std::uint64_t(i) + 1))]);
     double loss_sum = 0, penalty_sum = 0;
-    const Optimizer full = optimizer_for(batch), last = optimizer_for(last_rows);
+    const Optimizer full = optimizer_for(double(batch)), last = optimizer_for(double(last_rows));
     detail::StepPlan<T> full_plan = m.plan_step(full, lr);
     detail::StepPlan<T> last_plan = last_rows == batch ? full_plan : m.plan_step(last, lr);
     for (std::ptrdiff_t start = 0; start < n; start += batch) {
       if (between_batches) check_interval.tick(between_batches);
       const std::ptrdiff_t rows = std::min(batch, n - start);
-      detail::StepPlan<T>& plan = rows == batch ? full_plan : last_plan;
+      const double divisor = targets.weights
+                                 ? detail::weight_sum(targets, order.data() + start, rows)
+                                 : double(rows);
+      if (plan_each_batch) {
+        weighted = optimizer_for(divisor);
+        weighted_plan = m.plan_step(weighted, lr);
+      }
+      const Optimizer& stepping = plan_each_batch ? weighted : rows == batch ? full : last;
+      detail::StepPlan<T>& plan =
+          plan_each_batch ? weighted_plan : rows == batch ? full_plan : last_plan;
       plan.refuse_non_finite_loss = options.stop_on_divergence;
       // Online training tells each step the sample that follows, within the epoch.
       const T* next_x =
           batch == 1 && start + 1 < n ? X + order[std::size_t(start + 1)] * n_in : nullptr;
-      if (counts_steps)
-        plan.rule = detail::update_rule<T>(rows == batch ? full : last, lr,
-                                           m.optimizer.steps() + 1);
-      if (options.l2 > 0) penalty_sum += 0.5 * options.l2 * sum_of_squared_weights(m);
+      if (counts_steps) plan.rule = detail::update_rule<T>(stepping, lr, m.optimizer.steps() + 1);
+      // scikit-learn's batch loss carries alpha/2 |W|^2 / divisor, counted once per row
+      if (options.l2 > 0 && divisor > 0)
+        penalty_sum += 0.5 * options.l2 * sum_of_squared_weights(m) * double(rows) / divisor;
       try {
         loss_sum += double(rows) * m.step(X, order.data() + start, rows, targets, plan, nullptr,
                                           &fusion, next_x);
@@ -338,12 +360,12 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
       if (classifier)
         log.val_accuracy = detail::count_correct(m.arch.output, nv, n_out, val_out.data(),
                                                  validation->targets) /
-                           double(nv);
+                           detail::weight_sum(validation->targets, nullptr, nv);
       if (monitor == Monitor::validation_accuracy)
         log.val_score = exact_match_accuracy(m.arch.output, nv, n_out, val_out.data(),
                                              validation->targets);
       if (monitor == Monitor::validation_r2)
-        log.val_score = r2_score(nv, n_out, val_out.data(), validation->targets.values);
+        log.val_score = r2_score(nv, n_out, val_out.data(), validation->targets);
     }
     const double monitored = monitor == Monitor::training_loss     ? log.loss
                              : monitor == Monitor::validation_loss ? log.val_loss

@@ -139,6 +139,14 @@ void softmax_row(std::ptrdiff_t width, T* z) {
 }
 
 template <typename T>
+double weight_sum(const Targets<T>& targets, const std::int64_t* rows, std::ptrdiff_t n) {
+  if (!targets.weights) return double(n);
+  double sum = 0;
+  for (std::ptrdiff_t i = 0; i < n; ++i) sum += double(targets.weights[rows ? rows[i] : i]);
+  return sum;
+}
+
+template <typename T>
 double output_loss(Activation output, const LossFunction& loss, std::ptrdiff_t n,
                    std::ptrdiff_t width, T* z, const Targets<T>& targets, const std::int64_t* rows,
                    T* delta, T delta_scale) {
@@ -147,21 +155,26 @@ double output_loss(Activation output, const LossFunction& loss, std::ptrdiff_t n
     T* zi = z + i * width;
     T* di = delta ? delta + i * width : nullptr;
     const T* ti = targets.values ? target_row(targets, rows, i, width) : nullptr;
+    const T weight = targets.weights ? targets.weights[rows ? rows[i] : i] : T(1);
+    const T scale = delta_scale * weight;
+    double row = 0;
     switch (loss.kind) {
       case Loss::softmax_ce:
-        total += softmax_cross_entropy_row(
-            width, zi, ti, ti ? 0 : targets.labels[rows ? rows[i] : i], di, delta_scale);
+        row = softmax_cross_entropy_row(width, zi, ti,
+                                        ti ? 0 : targets.labels[rows ? rows[i] : i], di, scale);
         break;
       case Loss::bce:
-        total += loss_from_logits_row<Loss::bce>(width, zi, ti, di, delta_scale);
+        row = loss_from_logits_row<Loss::bce>(width, zi, ti, di, scale);
         break;
       case Loss::mse:
-        total += loss_on_outputs_row<Loss::mse>(output, loss, width, zi, ti, di, delta_scale);
+        row = loss_on_outputs_row<Loss::mse>(output, loss, width, zi, ti, di, scale);
         break;
       case Loss::huber:
-        total += loss_on_outputs_row<Loss::huber>(output, loss, width, zi, ti, di, delta_scale);
+        row = loss_on_outputs_row<Loss::huber>(output, loss, width, zi, ti, di, scale);
         break;
     }
+    // (a zero weight drops the row even where its loss is infinite)
+    total += targets.weights ? (weight == T(0) ? 0.0 : double(weight) * row) : row;
   }
   return total;
 }
@@ -170,6 +183,9 @@ template <typename T>
 double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, const T* y,
                      const Targets<T>& targets) {
   double correct = 0;
+  const auto weight = [&](std::ptrdiff_t i) {
+    return targets.weights ? double(targets.weights[i]) : 1.0;
+  };
   if (output == Activation::softmax) {
     for (std::ptrdiff_t i = 0; i < n; ++i) {
       const T* yi = y + i * width;
@@ -181,11 +197,11 @@ double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, 
         const T* ti = targets.values + i * width;
         expected = std::max_element(ti, ti + width) - ti;
       }
-      correct += predicted == expected;
+      if (predicted == expected) correct += weight(i);
     }
   } else {
     for (std::ptrdiff_t i = 0; i < n * width; ++i)
-      correct += (y[i] > T(0.5)) == (targets.values[i] > T(0.5));
+      if ((y[i] > T(0.5)) == (targets.values[i] > T(0.5))) correct += weight(i / width);
     correct /= double(width);
   }
   return correct;
@@ -197,7 +213,8 @@ double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, 
                                  std::ptrdiff_t, T*, const Targets<T>&, const std::int64_t*,   \
                                  T*, T);                                                       \
   template double count_correct<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*,       \
-                                   const Targets<T>&);
+                                   const Targets<T>&);                                         \
+  template double weight_sum<T>(const Targets<T>&, const std::int64_t*, std::ptrdiff_t);
 FASTBP_INSTANTIATE(float)
 FASTBP_INSTANTIATE(double)
 #undef FASTBP_INSTANTIATE

@@ -20,14 +20,20 @@ void softmax_row(std::ptrdiff_t width, T* z);
 
 // z holds the last layer's pre-activations for n samples; on return it holds the outputs y.
 // Sample i's target is row rows[i] of the targets (row i when rows is null). When delta is not
-// null it receives delta_scale * dL_i/dz. Returns the sum of the per-sample losses.
+// null it receives delta_scale * w_i * dL_i/dz. Returns the sum of the per-sample losses, each
+// times its weight w_i when the targets have weights (else 1).
 template <typename T>
 double output_loss(Activation output, const LossFunction& loss, std::ptrdiff_t n,
                    std::ptrdiff_t width, T* z, const Targets<T>& targets, const std::int64_t* rows,
                    T* delta, T delta_scale);
 
+// The sum of the weights of the n samples (rows[i], or i), or n without weights.
+template <typename T>
+double weight_sum(const Targets<T>& targets, const std::int64_t* rows, std::ptrdiff_t n);
+
 // Number of samples whose prediction is right: argmax for softmax outputs (labels or one-hot
-// targets), and for sigmoid outputs, element-wise thresholding at 0.5 (counted per element).
+// targets), and for sigmoid outputs, element-wise thresholding at 0.5 (counted per element);
+// with weights, each sample counts its weight.
 template <typename T>
 double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, const T* y,
                      const Targets<T>& targets);

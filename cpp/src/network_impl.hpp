@@ -96,7 +96,8 @@ struct NetworkImpl {
     return plan;
   }
 
-  // One backpropagation step over n samples (rows[i] of X, or row i); returns the mean loss.
+  // One backpropagation step over n samples (rows[i] of X, or row i); returns the mean loss
+  // (weighted by the targets' sample weights, if any).
   // With an updating plan a non-finite loss throws NonFiniteLoss before anything changes. With
   // store_gradient, the gradient goes to `gradient`. `fusion` and `next_x`: see online_step.
   double step(const T* X, const std::int64_t* rows, std::ptrdiff_t n, const Targets<T>& t,
@@ -114,11 +115,13 @@ struct NetworkImpl {
 
     T* delta = workspace.delta[0];
     T* delta_below = workspace.delta[1];
+    const double weights = weight_sum(t, rows, n);
+    const double inverse = weights > 0 ? 1.0 / weights : 0.0;
     const double loss_sum = output_loss(arch.output, arch.loss, n, arch.layers[L], outputs[L - 1],
-                                        t, rows, delta, T(1) / T(n));
+                                        t, rows, delta, T(inverse));
     if (plan.update != WeightUpdate::store_gradient && plan.refuse_non_finite_loss &&
         !std::isfinite(loss_sum))
-      throw NonFiniteLoss{loss_sum / double(n)};
+      throw NonFiniteLoss{loss_sum * inverse};
 
     for (std::size_t l = L; l-- > 0;) {
       // Backward-data first: it must see W[l] from before this step's update.
@@ -133,7 +136,7 @@ struct NetworkImpl {
       std::swap(delta, delta_below);
     }
     if (plan.update == WeightUpdate::optimizer_rule) optimizer.count_step();
-    return loss_sum / double(n);
+    return loss_sum * inverse;
   }
 
   void predict(const T* X, std::ptrdiff_t n, T* out) const {
@@ -154,10 +157,12 @@ struct NetworkImpl {
       Targets<T> shifted = targets;
       if (shifted.values) shifted.values += start * n_out;
       if (shifted.labels) shifted.labels += start;
+      if (shifted.weights) shifted.weights += start;
       total += output_loss(arch.output, arch.loss, rows, n_out, outs[arch.n_weight_layers() - 1],
                            shifted, nullptr, static_cast<T*>(nullptr), T(0));
     });
-    return total / double(n);
+    const double weights = weight_sum(targets, nullptr, n);
+    return weights > 0 ? total / weights : 0.0;
   }
 
  private:
@@ -196,8 +201,12 @@ struct NetworkImpl {
     const bool known = fusion && fusion->product_of == x;
     kern.online_forward(net, x, known ? fusion->product.data() : nullptr);
     T* output_delta = workspace.bias_gradient;
-    const double loss = output_loss(arch.output, arch.loss, 1, arch.layers[L],
-                                    workspace.outputs[L - 1], t, rows, output_delta, T(1));
+    // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient.
+    const double weight = weight_sum(t, rows, 1);
+    const double inverse = weight > 0 ? 1.0 / weight : 0.0;
+    const double loss = inverse * output_loss(arch.output, arch.loss, 1, arch.layers[L],
+                                              workspace.outputs[L - 1], t, rows, output_delta,
+                                              T(inverse));
     if (plan.refuse_non_finite_loss && !std::isfinite(loss)) {
       if (fusion) fusion->product_of = nullptr;
       throw NonFiniteLoss{loss};

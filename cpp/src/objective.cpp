@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "losses.hpp"
+
 namespace fastbp {
 namespace {
 
@@ -67,7 +69,9 @@ double loss_and_gradient(Network<T>& net, const double* flat, const T* X, std::p
   double loss = loss_scale * net.gradients(X, n, targets, padded.data());
   const T* p = net.parameters();
   double squares = 0;
-  const double decay = l2 / static_cast<double>(n);
+  // scikit-learn divides the L2 term by the sum of the sample weights (the rows without them)
+  const double weights = detail::weight_sum(targets, nullptr, n);
+  const double decay = weights > 0 ? l2 / weights : 0.0;
   for_each_block(net, [&](std::size_t at, std::size_t to, std::size_t count, bool weights) {
     for (std::size_t i = 0; i < count; ++i) {
       const double w = static_cast<double>(p[at + i]);

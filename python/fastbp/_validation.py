@@ -183,6 +183,22 @@ def vector(name, value, dtype, size):
     return _converted(name, array, dtype)
 
 
+def sample_weights(name, value, n, dtype):
+    """None, or n finite weights >= 0 with a positive sum, C-contiguous in `dtype`."""
+    if value is None:
+        return None
+    array = _numeric_array(name, value)
+    if array.ndim == 0:
+        raise ValueError(f"{name}: expected one weight per sample, shape ({n},), got a scalar")
+    weights = vector(name, array, dtype, n)
+    if weights.size and weights.min() < 0:
+        raise ValueError(f"{name}: weights must be >= 0, got {weights.min()}")
+    if not weights.sum() > 0:
+        raise ValueError(f"{name}: all the weights are zero; at least one sample needs a "
+                         f"weight > 0")
+    return weights
+
+
 def targets(name, value, n, n_out, loss, dtype):
     """Returns (values, labels): one of them None, shaped and typed for the compiled core."""
     array = _numeric_array(name, value)

@@ -61,11 +61,11 @@ def scipy_minimize() -> Callable[..., Any]:
 
 def minimize(net, X, values, labels, *, max_iter: int, max_fun: int, tol: float,
              history_size: int = 10, l2: float = 0.0, loss_scale: float = 1.0,
-             callback: Callable[[float], None] | None = None) -> Any:
+             callback: Callable[[float], None] | None = None, sample_weight=None) -> Any:
     """Runs L-BFGS-B from the network's parameters and leaves the network at its result.
 
     ``net`` is a compiled network (``MLP._net``); ``l2`` is scikit-learn's alpha (the objective
-    adds ``0.5 * l2 * |W|^2 / n``); ``loss_scale`` multiplies the reported loss (not the
+    adds ``0.5 * l2 * |W|^2 / n``, n the rows or the sum of ``sample_weight``); ``loss_scale`` multiplies the reported loss (not the
     gradient), as scikit-learn's squared error is averaged over the outputs. ``callback(loss)``
     is called after every iteration with the network at its new parameters; raising
     StopIteration ends the run there. Returns scipy's OptimizeResult.
@@ -73,7 +73,8 @@ def minimize(net, X, values, labels, *, max_iter: int, max_fun: int, tol: float,
     run = scipy_minimize()
 
     def objective(parameters):
-        return net.loss_and_gradient(parameters, X, values, labels, l2, loss_scale)
+        return net.loss_and_gradient(parameters, X, values, labels, l2, loss_scale,
+                                     sample_weight)
 
     def after_iteration(intermediate_result):
         net.set_flat_parameters(intermediate_result.x)

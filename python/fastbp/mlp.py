@@ -165,8 +165,13 @@ class MLP:
         """
         return self._net.predict(self._X(X))
 
-    def loss(self, X: npt.ArrayLike, T: npt.ArrayLike) -> float:
-        """Mean loss over the samples of X with targets T.
+    def _W(self, sample_weight, n, name="sample_weight"):
+        return check.sample_weights(name, sample_weight, n, self._dtype)
+
+    def loss(self, X: npt.ArrayLike, T: npt.ArrayLike,
+             sample_weight: npt.ArrayLike | None = None) -> float:
+        """Mean loss over the samples of X with targets T (with `sample_weight`, the weighted
+        mean ``sum w_i L_i / sum w_i``).
 
         Examples
         --------
@@ -176,11 +181,14 @@ class MLP:
         1.5
         """
         x = self._X(X)
-        return float(self._net.loss(x, *self._T(T, x.shape[0])))
+        return float(self._net.loss(x, *self._T(T, x.shape[0]),
+                                    self._W(sample_weight, x.shape[0])))
 
-    def gradients(self, X: npt.ArrayLike, T: npt.ArrayLike
+    def gradients(self, X: npt.ArrayLike, T: npt.ArrayLike,
+                  sample_weight: npt.ArrayLike | None = None
                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """``(dW_list, db_list)``: the gradient of the mean loss; the model is not changed.
+        """``(dW_list, db_list)``: the gradient of the mean loss (weighted by `sample_weight`
+        when given); the model is not changed.
 
         Examples
         --------
@@ -191,7 +199,8 @@ class MLP:
         ([(2, 5), (5, 1)], [(5,), (1,)])
         """
         x = self._X(X)
-        flat, _ = self._net.gradients(x, *self._T(T, x.shape[0]))
+        flat, _ = self._net.gradients(x, *self._T(T, x.shape[0]),
+                                      self._W(sample_weight, x.shape[0]))
         return self._split(flat)
 
     def _split(self, flat):
@@ -205,8 +214,10 @@ class MLP:
 
     def train_step(self, X: npt.ArrayLike, T: npt.ArrayLike, lr: float | None = None,
                    momentum: float | None = None,
-                   optimizer: optimizers.Optimizer | str | None = None) -> float:
-        """One training step on the batch (X, T); returns the batch loss before the update.
+                   optimizer: optimizers.Optimizer | str | None = None,
+                   sample_weight: npt.ArrayLike | None = None) -> float:
+        """One training step on the batch (X, T); returns the batch loss before the update
+        (with `sample_weight`, the step descends the weighted mean loss, and returns it).
 
         ``lr``/``momentum`` are the shorthand for ``optimizer=fastbp.SGD(lr, momentum)``
         (default lr 0.01). A NaN or infinite loss raises `fastbp.DivergenceError` and leaves
@@ -224,7 +235,8 @@ class MLP:
         x = self._X(X)
         chosen = optimizers.resolve(optimizer, lr, momentum)
         return float(self._net.train_step(x, *self._T(T, x.shape[0]),
-                                          chosen._core))  # type: ignore[union-attr]
+                                          chosen._core,  # type: ignore[union-attr]
+                                          self._W(sample_weight, x.shape[0])))
 
     def reset_optimizer(self) -> None:
         """Forgets the optimizer state (velocity, Adam moments, RProp step sizes).
@@ -245,7 +257,8 @@ class MLP:
             validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
             validation_split: float = 0.0, patience: int | None = None, tol: float = 1e-4,
             restore_best_weights: bool = True, verbose: bool = False,
-            callbacks: Iterable[Callable[[dict], bool | None]] | None = None) -> History:
+            callbacks: Iterable[Callable[[dict], bool | None]] | None = None,
+            sample_weight: npt.ArrayLike | None = None) -> History:
         """Trains on (X, T) in mini-batches; the whole loop runs in C++ with the GIL released.
 
         Parameters
@@ -267,8 +280,9 @@ class MLP:
             A new permutation every epoch (drawn from ``seed``).
         seed : int, optional
             Makes shuffling and ``validation_split`` reproducible.
-        validation_data : (X_val, T_val), optional
-            Evaluated after every epoch (loss, and accuracy for softmax/sigmoid outputs).
+        validation_data : (X_val, T_val) or (X_val, T_val, sample_weight_val), optional
+            Evaluated after every epoch (loss, and accuracy for softmax/sigmoid outputs;
+            weighted when the tuple has weights).
         validation_split : float
             Instead of ``validation_data``: this fraction of (X, T), drawn at random, is held
             out for validation and not trained on.
@@ -282,6 +296,10 @@ class MLP:
         callbacks : list of callables
             Each is called after every epoch with that epoch's figures (a dict: epoch, loss,
             val_loss, val_accuracy, learning_rate, seconds); returning False stops training.
+        sample_weight : array of shape (n,), optional
+            Weights >= 0 of the samples: each batch descends ``sum w_i L_i / sum w_i`` over
+            its rows (an integer weight k trains like k copies of the row in one batch);
+            ``validation_split`` holds out the weights with their rows.
 
         Returns
         -------
@@ -310,6 +328,7 @@ class MLP:
         """
         x = self._X(X)
         values, labels = self._T(T, x.shape[0])
+        weights = self._W(sample_weight, x.shape[0])
         epochs = check.integer("epochs", epochs, minimum=0)
         if isinstance(optimizer, LBFGS):
             full_batch = _full_batch_arguments(lr, momentum, lr_schedule, batch_size)
@@ -338,16 +357,20 @@ class MLP:
             if not callable(c):
                 raise TypeError(f"callbacks: expected callables, got {type(c).__name__}")
 
-        X_val = val_values = val_labels = None
+        X_val = val_values = val_labels = val_weights = None
         if validation_data is not None:
             if validation_split:
                 raise ValueError("validation_split: give either validation_data or "
                                  "validation_split, not both")
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError("validation_data: expected a tuple (X_val, T_val)")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2,
+                                                                                            3):
+                raise TypeError("validation_data: expected a tuple (X_val, T_val) or (X_val, "
+                                "T_val, sample_weight_val)")
             X_val = self._X(validation_data[0], "validation_data[0]")
             val_values, val_labels = self._T(validation_data[1], X_val.shape[0],
                                              "validation_data[1]")
+            if len(validation_data) == 3:
+                val_weights = self._W(validation_data[2], X_val.shape[0], "validation_data[2]")
         elif validation_split:
             n_val = int(round(validation_split * x.shape[0]))
             if n_val < 1 or n_val >= x.shape[0]:
@@ -361,6 +384,13 @@ class MLP:
                 values, val_values = values[kept], values[held]
             elif labels is not None:
                 labels, val_labels = labels[kept], labels[held]
+            if weights is not None:
+                weights, val_weights = weights[kept], weights[held]
+                for part, name in ((weights, "sample_weight (training part)"),
+                                   (val_weights, "sample_weight (validation part)")):
+                    if not part.sum() > 0:
+                        raise ValueError(f"{name}: all the weights are zero after "
+                                         f"validation_split")
 
         history = History(n_samples=x.shape[0])
         progress = EpochProgress(epochs, x.shape[0]) if verbose else None
@@ -377,8 +407,9 @@ class MLP:
 
         try:
             if isinstance(chosen, LBFGS):
-                self._fit_lbfgs(x, values, labels, epochs, chosen, X_val, val_values, val_labels,
-                                patience, tol, restore_best_weights, on_epoch)
+                self._fit_lbfgs(x, values, labels, weights, epochs, chosen, X_val, val_values,
+                                val_labels, val_weights, patience, tol, restore_best_weights,
+                                on_epoch)
             else:
                 options = _core.FitOptions()
                 options.epochs = epochs
@@ -391,7 +422,7 @@ class MLP:
                 options.tol = tol
                 options.restore_best = restore_best_weights
                 self._net.fit(x, values, labels, options, X_val, val_values, val_labels,
-                              on_epoch)
+                              on_epoch, None, weights, val_weights)
             if progress is not None:
                 progress.finished(len(history))
         except BaseException as exc:
@@ -406,8 +437,9 @@ class MLP:
                 progress.close()
         return history
 
-    def _fit_lbfgs(self, x, values, labels, iterations, settings, X_val, val_values,
-                   val_labels, patience, tol, restore_best_weights, on_epoch) -> None:
+    def _fit_lbfgs(self, x, values, labels, weights, iterations, settings, X_val, val_values,
+                   val_labels, val_weights, patience, tol, restore_best_weights,
+                   on_epoch) -> None:
         """fit with `fastbp.LBFGS`: scipy drives the iterations, each logged as an epoch, with
         the same validation figures and stopping rule as the compiled loop."""
         if iterations == 0:
@@ -424,8 +456,8 @@ class MLP:
                    "val_loss": math.nan, "val_accuracy": math.nan, "val_score": math.nan,
                    "seconds": now - state["clock"], "best": False}
             if X_val is not None:
-                log["val_loss"] = net.loss(X_val, val_values, val_labels)
-                log["val_accuracy"] = self._accuracy(X_val, val_values, val_labels)
+                log["val_loss"] = net.loss(X_val, val_values, val_labels, val_weights)
+                log["val_accuracy"] = self._accuracy(X_val, val_values, val_labels, val_weights)
             monitored = log["val_loss"] if X_val is not None else loss
             if monitored < state["best"] - tol:
                 state["best"], state["stale"], log["best"] = monitored, 0, True
@@ -438,10 +470,13 @@ class MLP:
             if not keep_going or (patience and state["stale"] >= patience):
                 raise StopIteration
 
+        # the objective divides l2 by the rows (or the weights' sum): undo it
+        rows = float(weights.sum()) if weights is not None else x.shape[0]
         result = lbfgs.minimize(net, x, values, labels, max_iter=iterations,
                                 max_fun=settings.max_fun, tol=settings.tol,
                                 history_size=settings.history_size,
-                                l2=settings.weight_decay * x.shape[0], callback=after_iteration)
+                                l2=settings.weight_decay * rows, callback=after_iteration,
+                                sample_weight=weights)
         if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
             net.set_flat_parameters(state["kept"] if state["kept"] is not None else finite_start)
             error = _core.DivergenceError(
@@ -452,16 +487,18 @@ class MLP:
         if state["kept"] is not None:
             net.set_flat_parameters(state["kept"])
 
-    def _accuracy(self, X, values, labels) -> float:
-        """The share of rows predicted right: the arg-max class for softmax, every output on
-        the right side of 0.5 for sigmoid; NaN for other outputs."""
+    def _accuracy(self, X, values, labels, weights=None) -> float:
+        """The share (by weight) of rows predicted right: the arg-max class for softmax, every
+        output on the right side of 0.5 for sigmoid; NaN for other outputs."""
         if self.output not in ("softmax", "sigmoid"):
             return math.nan
         y = self._net.predict(X)
         if self.output == "softmax":
             truth = labels if labels is not None else values.argmax(axis=1)
-            return float(np.mean(y.argmax(axis=1) == truth))
-        return float(np.mean(((y > 0.5) == (values > 0.5)).all(axis=1)))
+            right = y.argmax(axis=1) == truth
+        else:
+            right = ((y > 0.5) == (values > 0.5)).all(axis=1)
+        return float(np.average(right, weights=weights))
 
     # -- interop --------------------------------------------------------------------------
     def to_torch(self) -> Any:

@@ -11,7 +11,9 @@ Differences from scikit-learn, all deliberate or not yet done:
 
 - solvers: "lbfgs" (scipy's L-BFGS-B, as scikit-learn; each evaluation of the loss and its
   gradient is one compiled call), "sgd", "adam", and fastbp's "rprop" (full-batch iRPROP-).
-- no ``sample_weight``, no sparse input, no ``loss="poisson"`` yet.
+- ``sample_weight`` in fit and partial_fit, as scikit-learn's; and on the classifier a
+  ``class_weight`` ("balanced" or a dict), which scikit-learn's MLP does not have.
+- no sparse input, no ``loss="poisson"`` yet.
 - the same weight initialisation (the same numbers for the same ``random_state``) and the same
   update formulas (with full batches the weights after each epoch are scikit-learn's to 1e-9),
   but mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
@@ -231,12 +233,13 @@ class _BaseMLP(BaseEstimator):
             return ReduceLROnPlateau(factor=0.2, min_lr=1e-6)
         return ConstantLR()
 
-    def _fit(self, X, y, incremental):
+    def _fit(self, X, y, incremental, sample_weight=None):
         hidden = self._check_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "_fastbp_model") or not (self.warm_start or incremental)
         X, values, labels, n_outputs, y = self._validate_input(X, y, incremental, first)
+        weights = self._sample_weights(sample_weight, y, X.shape[0], incremental)
         dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
         layers = [X.shape[1], *hidden, n_outputs]
         # A fresh random state every call, as scikit-learn's.
@@ -273,10 +276,12 @@ class _BaseMLP(BaseEstimator):
         X = np.ascontiguousarray(X, dtype=model.dtype)
         if values is not None:
             values = np.ascontiguousarray(values, dtype=model.dtype)
+        if weights is not None:
+            weights = np.ascontiguousarray(weights, dtype=model.dtype)
         if self.solver == "lbfgs":
-            return self._fit_lbfgs(model, X, values, labels)
+            return self._fit_lbfgs(model, X, values, labels, weights)
 
-        X_val = val_values = val_labels = None
+        X_val = val_values = val_labels = val_weights = None
         if self.early_stopping:
             # scikit-learn stratifies on the binarised target (as bools) when it has one column
             stratify = values.astype(bool) if is_classifier(self) and n_outputs == 1 else None
@@ -290,6 +295,8 @@ class _BaseMLP(BaseEstimator):
                 values, val_values = values[kept], values[held]
             else:
                 labels, val_labels = labels[kept], labels[held]
+            if weights is not None:  # (the split ignores the weights, as scikit-learn's)
+                weights, val_weights = weights[kept], weights[held]
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
 
@@ -334,7 +341,7 @@ class _BaseMLP(BaseEstimator):
 
         try:
             model._net.fit(X, values, labels, options, X_val, val_values, val_labels, on_epoch,
-                           self._progress)
+                           self._progress, weights, val_weights)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
         self.n_iter_ = len(logs)
@@ -369,7 +376,7 @@ class _BaseMLP(BaseEstimator):
         # scikit-learn reports the squared error averaged over the outputs
         return 1.0 if is_classifier(self) else 1.0 / self.n_outputs_
 
-    def _fit_lbfgs(self, model, X, values, labels):
+    def _fit_lbfgs(self, model, X, values, labels, weights):
         """scikit-learn's lbfgs: scipy's L-BFGS-B over the packed parameters, up to max_iter
         iterations and max_fun evaluations, gtol = tol."""
         iteration = 0
@@ -382,7 +389,8 @@ class _BaseMLP(BaseEstimator):
         result = lbfgs.minimize(model._net, X, values, labels, max_iter=int(self.max_iter),
                                 max_fun=int(self.max_fun), tol=float(self.tol),
                                 l2=float(self.alpha), loss_scale=self._loss_scale(),
-                                callback=report if self.verbose else None)
+                                callback=report if self.verbose else None,
+                                sample_weight=weights)
         self.n_iter_ = min(int(result.nit), int(self.max_iter))
         self.loss_ = float(result.fun)
         if result.status != 0:
@@ -402,14 +410,15 @@ class _BaseMLP(BaseEstimator):
         then every intercepts_), as (loss, gradient); y binarised as the model's targets. The
         model takes the parameters. The trailing buffers of scikit-learn's signature are not
         needed."""
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by fastbp's estimators yet")
         model = self._model()
         X = np.ascontiguousarray(X, dtype=model.dtype)
         y = np.ascontiguousarray(np.asarray(y).reshape(len(X), -1), dtype=model.dtype)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=model.dtype)
         return model._net.loss_and_gradient(np.ascontiguousarray(packed_coef_inter,
                                                                  dtype=np.float64),
-                                            X, y, None, float(self.alpha), self._loss_scale())
+                                            X, y, None, float(self.alpha), self._loss_scale(),
+                                            sample_weight)
 
     @staticmethod
     def _check_finite(model):
@@ -423,15 +432,34 @@ class _BaseMLP(BaseEstimator):
                                  f"{self.solver} is not stochastic.")
         return True
 
-    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> "_BaseMLP":
+    def _sample_weights(self, sample_weight, y, n, incremental):
+        """The weights training uses: sample_weight (checked), times the classifier's
+        class_weight; None when neither is given."""
+        weights = check.sample_weights("sample_weight", sample_weight, n, np.float64)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return weights
+        if incremental and isinstance(class_weight, str):
+            raise ValueError("class_weight='balanced' is not supported by partial_fit: the "
+                             "classes' frequencies of one call are not those of the data set; "
+                             "give a dict of weights instead")
+        from sklearn.utils.class_weight import compute_sample_weight
+        per_class = compute_sample_weight(class_weight, y)
+        return per_class if weights is None else weights * per_class
+
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
+            sample_weight: npt.ArrayLike | None = None) -> "_BaseMLP":
         """Trains on (X, y) for up to ``max_iter`` epochs; returns self.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights >= 0: each batch descends the weighted mean loss, and the validation
+            score of early stopping is weighted, as in scikit-learn.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     def _predict_raw(self, X):
         check_is_fitted(self, "n_iter_")
@@ -449,7 +477,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Softmax output with cross-entropy for several classes; a logistic output for two classes
     and for multi-label targets (an indicator matrix). Parameters and attributes are those of
-    ``sklearn.neural_network.MLPClassifier`` (see the module docstring for the differences).
+    ``sklearn.neural_network.MLPClassifier`` (see the module docstring for the differences),
+    plus ``class_weight``: None, "balanced" (weights inversely proportional to the classes'
+    frequencies in y) or a dict {class: weight}; it multiplies ``sample_weight``.
 
     Examples
     --------
@@ -460,6 +490,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.9
     True
     """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 class_weight=None, dtype=None):
+        # scikit-learn reads the parameters from this signature: the classifier's own adds
+        # class_weight to the shared ones
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype)
+        self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
@@ -494,6 +543,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     @available_if(lambda estimator: estimator._check_solver())
     def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
+                    sample_weight: npt.ArrayLike | None = None,
                     classes: npt.ArrayLike | None = None) -> "MLPClassifier":
         """One epoch over (X, y), continuing from the current weights.
 
@@ -512,7 +562,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"`classes={np.asarray(classes).tolist()}` is not the same as on the first call "
                              f"to partial_fit ({list(self.classes_)})")
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Predicted class labels (or a label-indicator matrix for multi-label targets)."""
@@ -581,9 +631,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return "identity"
 
     @available_if(lambda estimator: estimator._check_solver())
-    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> "MLPRegressor":
+    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
+                    sample_weight: npt.ArrayLike | None = None) -> "MLPRegressor":
         """One epoch over (X, y), continuing from the current weights."""
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Predicted values, (n_samples,) or (n_samples, n_outputs) like the y of fit."""

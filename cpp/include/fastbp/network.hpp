@@ -20,6 +20,11 @@ template <typename T>
 struct Targets {
   const T* values = nullptr;
   const std::int64_t* labels = nullptr;
+  // Optional per-sample weights (finite, >= 0), one per row of X: a batch's loss is then
+  // sum_i w_i L_i / sum_i w_i and its gradient the gradient of that, scikit-learn's L2 term is
+  // divided by sum_i w_i instead of the row count, and validation figures are weighted.
+  // A batch whose weights are all zero has loss 0 and moves nothing but weight decay.
+  const T* weights = nullptr;
 };
 
 // A held-out set evaluated after every epoch of fit.

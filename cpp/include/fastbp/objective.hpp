@@ -22,7 +22,7 @@ void set_flat_parameters(Network<T>& net, const double* flat);
 // Sets the network's parameters to `flat`, then returns
 //   loss_scale * mean loss + 0.5 * l2 * sum_l |W[l]|^2 / n
 // and writes into `grad` the gradient of mean loss + 0.5 * l2 * sum_l |W[l]|^2 / n (biases are
-// exempt from l2). That is scikit-learn's objective for every loss it has: its squared error
+// exempt from l2). With sample weights the mean is weighted and n is the sum of the weights. That is scikit-learn's objective for every loss it has: its squared error
 // is reported averaged over the outputs (loss_scale = 1 / n_out) but differentiated summed
 // over them, and this keeps both. One forward and one backward pass over the n rows.
 template <typename T>
