@@ -6,9 +6,9 @@
     python bench/tables.py bench/results/workloads-....json --readme README.md
     python bench/tables.py bench/results/predict-....json --plot predict.png
 
-A compare.py file gives the peer table, a predict.py file the inference table, a
-compare_with_sklearn.py file (examples/) the scikit-learn table, and a Google Benchmark JSON file
-of bench_workloads the optimizer table. With --readme the table replaces the block between `<!-- table: KIND -->` and
+A compare.py file gives the peer table, a predict.py file the inference table, a calls.py
+file the per-call table, a compare_with_sklearn.py file (examples/) the scikit-learn table, and
+a Google Benchmark JSON file of bench_workloads the optimizer table. With --readme the table replaces the block between `<!-- table: KIND -->` and
 `<!-- end table -->`, with a line naming the file, the CPU, the commit and the run's settings.
 """
 
@@ -157,6 +157,18 @@ def predict_table(record, name):
     return source + "\n\n" + "\n".join(lines)
 
 
+def calls_table(record, name):
+    """bench/calls.py: microseconds per call from Python, fastbp's and its peers' steps."""
+    lines = ["| call | µs per call |", "|---|---|"]
+    for call, rate in record["median"].items():
+        lines.append(f"| {call} | {1e6 / rate:.2f} |")
+    source = (f"From `{name}`: {record['machine']['cpu']}, 1 thread, commit {_commit(record)}, "
+              f"{record['time_utc'][:10]}; `{record['command']}`: {record['layers']} "
+              f"{record['hidden']}/{record['output']}, batch {record['batch']}, float32 "
+              f"(medians of {record['repeats']} interleaved repeats); {_versions(record)}.")
+    return source + "\n\n" + "\n".join(lines)
+
+
 def sklearn_table(record, name):
     """examples/compare_with_sklearn.py --results: fastbp.sklearn against scikit-learn."""
     sys.path.insert(0, str(ROOT / "examples"))
@@ -179,6 +191,8 @@ def table_of(path):
         return "predict", predict_table(record, name)
     if record.get("kind") == "sklearn":
         return "sklearn", sklearn_table(record, name)
+    if record.get("kind") == "calls":
+        return "calls", calls_table(record, name)
     if "benchmarks" in record and "context" in record:
         return "optimizers", optimizer_table(record, name)
     sys.exit(f"{path}: neither a compare.py results file nor a Google Benchmark JSON file")

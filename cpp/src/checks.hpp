@@ -57,6 +57,13 @@ void check_targets(const Architecture& arch, std::ptrdiff_t n, const Targets<T>&
         fail("targets: class label " + std::to_string(t.labels[i]) + " at sample " +
              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
   }
+  if (t.values && arch.loss.kind == Loss::bce) {
+    const std::ptrdiff_t width = arch.layers.back();
+    for (std::ptrdiff_t i = 0; i < n * width; ++i)
+      if (!(t.values[i] >= 0 && t.values[i] <= 1))
+        fail("targets: bce targets must lie in [0, 1], got " +
+             std::to_string(double(t.values[i])) + " at sample " + std::to_string(i / width));
+  }
   if (t.weights)
     for (std::ptrdiff_t i = 0; i < n; ++i)
       if (!(std::isfinite(t.weights[i]) && t.weights[i] >= 0))

@@ -74,6 +74,8 @@ class MLP:
         core_class = _core.Network32 if self._dtype == np.float32 else _core.Network64
         self._net = core_class(sizes, hidden, output, loss_name, check.seed("seed", seed),
                                huber_delta)
+        self._n_in, self._n_out = sizes[0], sizes[-1]
+        self._shorthand: tuple = (None, None, None)  # train_step's last (lr, momentum, SGD)
         self._bind_views()
 
     def _bind_views(self):
@@ -144,10 +146,15 @@ class MLP:
 
     # -- inputs ---------------------------------------------------------------------------
     def _X(self, X, name="X") -> np.ndarray:
-        return check.matrix(name, X, self._dtype, n_cols=self.layers[0])
+        ready = check.ready_matrix(X, self._dtype, self._n_in)
+        return ready if ready is not None else check.matrix(name, X, self._dtype,
+                                                            n_cols=self._n_in)
 
     def _T(self, T, n, name="T") -> tuple[np.ndarray | None, np.ndarray | None]:
-        return check.targets(name, T, n, self.layers[-1], self.loss_name, self._dtype)
+        loss = self._net.loss_name
+        ready = check.ready_targets(T, n, self._n_out, loss, self._dtype)
+        return ready if ready is not None else check.targets(name, T, n, self._n_out, loss,
+                                                             self._dtype)
 
     # -- computation ----------------------------------------------------------------------
     def predict(self, X: npt.ArrayLike) -> np.ndarray:
@@ -233,7 +240,13 @@ class MLP:
         True
         """
         x = self._X(X)
-        chosen = optimizers.resolve(optimizer, lr, momentum)
+        if (optimizer is None and type(lr) is float and type(momentum) in (float, type(None))
+                and self._shorthand[:2] == (lr, momentum)):
+            chosen = self._shorthand[2]  # a loop calling with the same rate: no new SGD
+        else:
+            chosen = optimizers.resolve(optimizer, lr, momentum)
+            if optimizer is None:
+                self._shorthand = (lr, momentum, chosen)
         return float(self._net.train_step(x, *self._T(T, x.shape[0]),
                                           chosen._core,  # type: ignore[union-attr]
                                           self._W(sample_weight, x.shape[0])))
