@@ -12,15 +12,14 @@ Interleaved repeats, medians of calls/s; a results file in bench/results/.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import (HERE, SETTLE_SECONDS, machine, measure, settings,  # noqa: E402
-                     source_revision)
+from compare import (SETTLE_SECONDS, machine, measure, settings,  # noqa: E402
+                     source_revision, write_results)
 
 CALLS_PER_ROUND = 200  # calls timed together: the clock's own cost stays out of the figure
 
@@ -138,11 +137,7 @@ def main(argv=None):
     record["median"] = {name: statistics.median(r) for name, r in rates.items()}
     for name, rate in record["median"].items():
         print(f"# {name}: {1e6 / rate:.2f} µs a call")
-    results = args.results or HERE / "results" / (
-        f"calls-{record['time_utc'][:16].replace(':', '')}-{record['commit'][:7]}.json")
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"# results written to {results} (table: python bench/tables.py {results})")
+    write_results(record, args.results)
     return 0
 
 

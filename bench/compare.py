@@ -216,6 +216,16 @@ def source_revision():
     return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+def write_results(record, path=None):
+    """Keeps a run's record: at `path`, or in bench/results/KIND-TIME-COMMIT.json."""
+    path = path or HERE / "results" / (f"{record['kind']}-{record['time_utc'][:16].replace(':', '')}"
+                                       f"-{record['commit'][:7]}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"# results written to {path} (tables: python bench/tables.py {path})")
+    return path
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
@@ -325,11 +335,7 @@ def main(argv=None):
     print(table)
     if args.markdown:
         args.markdown.write_text(table + "\n\n" + kernel_line.lstrip("# ") + "\n")
-    results = args.results or HERE / "results" / (
-        f"compare-{record['time_utc'][:16].replace(':', '')}-{record['commit'][:7]}.json")
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"# results written to {results} (README tables: python bench/tables.py {results})")
+    write_results(record, args.results)
     if args.plot:
         try:
             from charts import compare_chart

@@ -11,7 +11,6 @@ in bench/results/ like compare.py's.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -19,8 +18,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import (HERE, SETTLE_SECONDS, human, machine, measure,  # noqa: E402
-                     require_cpus, settings, source_revision)
+from compare import (SETTLE_SECONDS, human, machine, measure,  # noqa: E402
+                     require_cpus, settings, source_revision, write_results)
 
 
 def parse_args(argv=None):
@@ -99,11 +98,7 @@ def main(argv=None):
         line = ", ".join(f"{k} {human(v)} rows/s ({batch / v * 1e6:.1f} µs a call)"
                          for k, v in medians.items())
         print(f"# batch {batch}: {line}", flush=True)
-    results = args.results or HERE / "results" / (
-        f"predict-{record['time_utc'][:16].replace(':', '')}-{record['commit'][:7]}.json")
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"# results written to {results} (table: python bench/tables.py {results})")
+    write_results(record, args.results)
     return 0
 
 
