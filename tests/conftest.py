@@ -78,6 +78,8 @@ def make_data(rng, n, n_in, n_out, loss, labels=False):
         return X, rng.integers(0, 2, size=(n, n_out)).astype(np.float64)
     if loss == "huber":  # wide enough targets that some errors exceed delta and some do not
         return X, 3 * rng.normal(size=(n, n_out))
+    if loss == "poisson":  # counts, zeros included
+        return X, rng.poisson(1.5, size=(n, n_out)).astype(np.float64)
     return X, rng.normal(size=(n, n_out))
 
 

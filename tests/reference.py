@@ -42,6 +42,8 @@ def activate(name, z):
     if name == "softmax":
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
+    if name == "exp":
+        return np.exp(z)
     raise ValueError(name)
 
 
@@ -70,6 +72,8 @@ def derivative(name, z):
     if name == "gelu_tanh":
         t = np.tanh(_gelu_tanh_inner(z))
         return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)
+    if name == "exp":
+        return np.exp(z)
     raise ValueError(name)
 
 
@@ -117,6 +121,9 @@ class ReferenceMLP:
                                   self.delta * (d - 0.5 * self.delta)).sum(axis=1)
         elif self.loss_name == "softmax_ce":
             per_sample = -(t * np.log(y)).sum(axis=1)
+        elif self.loss_name == "poisson":  # half the deviance: t log(t / y) - t + y
+            per_sample = (np.where(t > 0, t * np.log(np.where(t > 0, t, 1) / y), 0) - t + y
+                          ).sum(axis=1)
         else:
             per_sample = -(t * np.log(y) + (1 - t) * np.log(1 - y)).sum(axis=1)
         return per_sample.mean()
@@ -132,6 +139,8 @@ class ReferenceMLP:
         elif self.loss_name == "softmax_ce":
             grad_y = -t / y
             delta = y * (grad_y - (grad_y * y).sum(axis=1, keepdims=True))
+        elif self.loss_name == "poisson":
+            delta = (1 - t / y) * derivative("exp", zs[-1])
         else:
             grad_y = -t / y + (1 - t) / (1 - y)
             delta = grad_y * derivative("sigmoid", zs[-1])

@@ -12,8 +12,8 @@ from conftest import assert_close, make_data, reference_of
 HIDDEN = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "elu", "softplus", "silu", "gelu",
           "gelu_tanh"]
 # (output activation, loss): every pairing the library supports
-OUTPUT_LOSS = [("softmax", "softmax_ce"), ("sigmoid", "bce")] + [
-    (out, loss) for out in HIDDEN for loss in ("mse", "huber")]
+OUTPUT_LOSS = [("softmax", "softmax_ce"), ("sigmoid", "bce"), ("exp", "poisson"),
+               ("exp", "mse")] + [(out, loss) for out in HIDDEN for loss in ("mse", "huber")]
 
 
 def randomise_biases(net, rng):

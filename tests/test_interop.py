@@ -10,7 +10,7 @@ import fastbp
 
 @pytest.mark.parametrize("hidden", ["relu", "leaky_relu", "sigmoid", "tanh", "identity", "elu",
                                     "softplus", "silu", "gelu", "gelu_tanh"])
-@pytest.mark.parametrize("output", ["identity", "softmax", "sigmoid", "tanh", "gelu"])
+@pytest.mark.parametrize("output", ["identity", "softmax", "sigmoid", "tanh", "gelu", "exp"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_to_torch_computes_the_same_function(hidden, output, dtype):
     torch = pytest.importorskip("torch")

@@ -38,6 +38,8 @@ def jax_loss(params, X, T, hidden, output, loss, delta=1.0):
         return -(T * jax.nn.log_softmax(a, axis=1)).sum(axis=1).mean()
     if loss == "bce":  # from the logits, as fastbp's
         return (jnp.maximum(a, 0) - a * T + jnp.log1p(jnp.exp(-jnp.abs(a)))).sum(axis=1).mean()
+    if loss == "poisson":  # half the deviance, log link: exp(a) - T a + T log T - T
+        return (jnp.exp(a) - T * a + jax.scipy.special.xlogy(T, T) - T).sum(axis=1).mean()
     y = ACTIVATIONS[output](a)
     d = y - T
     if loss == "huber":
@@ -52,7 +54,7 @@ def flat_params(net):
 
 
 PAIRINGS = [("softmax", "softmax_ce"), ("sigmoid", "bce"), ("identity", "mse"),
-            ("tanh", "huber"), ("gelu", "mse")]
+            ("tanh", "huber"), ("gelu", "mse"), ("exp", "poisson")]
 
 
 @pytest.mark.parametrize("hidden", list(ACTIVATIONS))

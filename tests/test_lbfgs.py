@@ -17,6 +17,7 @@ CASES = [  # (layers, hidden, output, loss)
     ([7, 17, 3], "tanh", "softmax", "softmax_ce"),
     ([5, 9, 7, 2], "relu", "sigmoid", "bce"),
     ([17, 13, 4], "sigmoid", "identity", "mse"),
+    ([3, 5, 2], "tanh", "exp", "poisson"),
 ]
 
 

@@ -11,7 +11,7 @@ import fastbp
 from conftest import make_data
 
 LOSSES = [("softmax", "softmax_ce", 3), ("sigmoid", "bce", 2), ("identity", "mse", 2),
-          ("identity", "huber", 1)]
+          ("identity", "huber", 1), ("exp", "poisson", 2)]
 
 
 def repeated(X, T, counts):

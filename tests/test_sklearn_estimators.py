@@ -249,3 +249,31 @@ def test_schedules_stopping_rules_and_attributes_equal_sklearns(kind, extra):
         assert getattr(ours, name) == getattr(theirs, name), name
     if kind == "classifier":
         np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+
+
+@pytest.mark.parametrize("solver,extra", [("lbfgs", {}), ("sgd", dict(momentum=0.5)),
+                                          ("adam", {})])
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_poisson_regressor_equals_scikit_learns(solver, extra, outputs):
+    """loss="poisson": the exp output and half the Poisson deviance, step for step with
+    scikit-learn (full batches)."""
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(70, 3))
+    y = rng.poisson(np.exp(0.5 * X[:, :outputs] + 0.3)).astype(float).squeeze()
+    params = dict(loss="poisson", hidden_layer_sizes=(5,), activation="tanh", solver=solver,
+                  alpha=0.01, batch_size=70, learning_rate_init=0.02, max_iter=10,
+                  random_state=0, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = MLPRegressor(**params).fit(X, y), SkRegressor(**params).fit(X, y)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=1e-7)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="negative"):
+        MLPRegressor(loss="poisson").fit(X, -np.ones(70))
+    with pytest.raises(ValueError, match="loss"):
+        MLPRegressor(loss="absolute_error").fit(X, y)

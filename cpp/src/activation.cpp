@@ -14,7 +14,7 @@ const std::vector<ActivationInfo>& activation_table() {
   {Activation::id,                                                                           \
    detail::ActivationDescriptor<Activation::id>::name,                                       \
    detail::ActivationDescriptor<Activation::id>::alias,                                      \
-   Activation::id == Activation::softmax,                                                    \
+   Activation::id == Activation::softmax || Activation::id == Activation::exp,               \
    detail::ActivationDescriptor<Activation::id>::derivative_needs_input,                     \
    detail::ActivationDescriptor<Activation::id>::init == detail::Init::he ? "he" : "glorot", \
    detail::ActivationDescriptor<Activation::id>::torch_module,                               \

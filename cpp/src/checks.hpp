@@ -28,8 +28,9 @@ inline void check_architecture(const Architecture& arch) {
     if (arch.layers[i] < 1)
       fail("layers: every size must be >= 1, got " + std::to_string(arch.layers[i]) +
            " at position " + std::to_string(i));
-  if (arch.hidden == Activation::softmax)
-    fail("hidden: softmax is only allowed as the output activation");
+  if (arch.hidden == Activation::softmax || arch.hidden == Activation::exp)
+    fail(std::string("hidden: ") + to_string(arch.hidden) +
+         " is only allowed as the output activation");
   check_output_loss_pairing(arch.output, arch.loss, long(arch.layers.back()));
 }
 
@@ -64,6 +65,12 @@ void check_targets(const Architecture& arch, std::ptrdiff_t n, const Targets<T>&
         fail("targets: bce targets must lie in [0, 1], got " +
              std::to_string(double(t.values[i])) + " at sample " + std::to_string(i / width));
   }
+  if (t.values && arch.loss.kind == Loss::poisson)
+    for (std::ptrdiff_t i = 0; i < n * arch.layers.back(); ++i)
+      if (!(t.values[i] >= 0))
+        fail("targets: poisson targets must be >= 0 (counts or rates), got " +
+             std::to_string(double(t.values[i])) + " at sample " +
+             std::to_string(i / arch.layers.back()));
   if (t.weights)
     for (std::ptrdiff_t i = 0; i < n; ++i)
       if (!(std::isfinite(t.weights[i]) && t.weights[i] >= 0))

@@ -22,6 +22,7 @@ const std::vector<LossInfo>& loss_table() {
 Loss default_loss_for(Activation output) {
   if (output == Activation::softmax) return Loss::softmax_ce;
   if (output == Activation::sigmoid) return Loss::bce;
+  if (output == Activation::exp) return Loss::poisson;
   return Loss::mse;
 }
 
@@ -115,7 +116,7 @@ double loss_on_outputs_row(Activation output, const LossFunction& f, std::ptrdif
   return 0;
 }
 
-// bce: the sigmoid's canonical link, dL/dz = s(z) - t.
+// bce and poisson: canonical links (sigmoid, exp), dL/dz = y - t.
 template <Loss L, typename T>
 double loss_from_logits_row(std::ptrdiff_t width, T* zi, const T* ti, T* di, T delta_scale) {
   double loss = 0;
@@ -165,6 +166,9 @@ double output_loss(Activation output, const LossFunction& loss, std::ptrdiff_t n
         break;
       case Loss::bce:
         row = loss_from_logits_row<Loss::bce>(width, zi, ti, di, scale);
+        break;
+      case Loss::poisson:
+        row = loss_from_logits_row<Loss::poisson>(width, zi, ti, di, scale);
         break;
       case Loss::mse:
         row = loss_on_outputs_row<Loss::mse>(output, loss, width, zi, ti, di, scale);

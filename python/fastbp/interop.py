@@ -20,11 +20,22 @@ def _torch():
     return torch
 
 
+def _fastbp_modules(nn) -> dict:
+    """Modules for the activations torch.nn has none of, by the name the table gives."""
+    class Exp(nn.Module):
+        """exp(z): the output of a Poisson (log-link) model."""
+
+        def forward(self, z):
+            return z.exp()
+    return {"Exp": Exp}
+
+
 def _activation_module(nn, name):
     entry = ACTIVATIONS[name]
     if not entry["torch_module"]:
         return None
-    return getattr(nn, entry["torch_module"])(**_arguments(entry["torch_arguments"]))
+    module = getattr(nn, entry["torch_module"], None) or _fastbp_modules(nn)[entry["torch_module"]]
+    return module(**_arguments(entry["torch_arguments"]))
 
 
 def to_torch(net):

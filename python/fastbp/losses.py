@@ -1,5 +1,5 @@
 """Losses with a parameter. The plain ones are named by a string (``loss="mse"``,
-``"softmax_ce"``, ``"bce"``, ``"huber"``); a loss object gives its parameter another value.
+``"softmax_ce"``, ``"bce"``, ``"huber"``, ``"poisson"``); a loss object gives its parameter another value.
 
 >>> import numpy as np, fastbp
 >>> net = fastbp.MLP([3, 8, 1], loss=fastbp.losses.Huber(delta=0.5), seed=0)
@@ -39,5 +39,5 @@ def resolve(loss, output: str) -> tuple[str, float]:
     if isinstance(loss, Huber):
         return "huber", loss.delta
     if loss is None:
-        loss = {"softmax": "softmax_ce", "sigmoid": "bce"}.get(output, "mse")
+        loss = {"softmax": "softmax_ce", "sigmoid": "bce", "exp": "poisson"}.get(output, "mse")
     return check.choice("loss", loss, check.LOSSES), 1.0

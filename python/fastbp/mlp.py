@@ -36,10 +36,12 @@ class MLP:
         (or logistic), tanh, elu (alpha 1), softplus, silu, gelu (exact, erf) or gelu_tanh
         (PyTorch's approximate="tanh").
     output : str
-        Activation of the output layer: any of the above, or softmax.
+        Activation of the output layer: any of the above, softmax, or exp (the inverse of the
+        log link, for counts and rates).
     loss : str or fastbp.losses.Huber, optional
-        mse, softmax_ce, bce or huber (delta 1; `fastbp.losses.Huber` for another delta);
-        defaults from the output (softmax -> softmax_ce, sigmoid -> bce, otherwise mse).
+        mse, softmax_ce, bce, huber (delta 1; `fastbp.losses.Huber` for another delta) or
+        poisson (half the Poisson deviance, exp output, targets >= 0); defaults from the
+        output (softmax -> softmax_ce, sigmoid -> bce, exp -> poisson, otherwise mse).
     dtype : {"float32", "float64"}
     seed : int, optional
         Seeds the Glorot/He initialisation; the same seed gives the same weights.

@@ -13,7 +13,9 @@ Differences from scikit-learn, all deliberate or not yet done:
   gradient is one compiled call), "sgd", "adam", and fastbp's "rprop" (full-batch iRPROP-).
 - ``sample_weight`` in fit and partial_fit, as scikit-learn's; and on the classifier a
   ``class_weight`` ("balanced" or a dict), which scikit-learn's MLP does not have.
-- no sparse input, no ``loss="poisson"`` yet.
+- ``MLPRegressor(loss="poisson")``: half the Poisson deviance with the log link (an exp
+  output), computed from the logits, as scikit-learn's.
+- no sparse input yet.
 - the same weight initialisation (the same numbers for the same ``random_state``) and the same
   update formulas (with full batches the weights after each epoch are scikit-learn's to 1e-9),
   but mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
@@ -35,6 +37,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
 import types
@@ -65,7 +68,8 @@ from .optimizers import SGD, Adam, RProp
 from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-_OUT_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
+_OUT_ACTIVATIONS = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax",
+                    "exp": "exp"}
 _SOLVERS = ("lbfgs", "sgd", "adam", "rprop")
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "rprop")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
@@ -373,8 +377,11 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _loss_scale(self):
-        # scikit-learn reports the squared error averaged over the outputs
-        return 1.0 if is_classifier(self) else 1.0 / self.n_outputs_
+        # scikit-learn reports the squared error averaged over the outputs (its Poisson loss
+        # is summed over them, like fastbp's)
+        if is_classifier(self) or getattr(self, "loss", None) == "poisson":
+            return 1.0
+        return 1.0 / self.n_outputs_
 
     def _fit_lbfgs(self, model, X, values, labels, weights):
         """scikit-learn's lbfgs: scipy's L-BFGS-B over the packed parameters, up to max_iter
@@ -472,6 +479,13 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+def _shared(arguments: dict) -> dict:
+    """The arguments of _BaseMLP.__init__, picked from a subclass's own __init__ (whose full
+    signature scikit-learn reads)."""
+    names = list(inspect.signature(_BaseMLP.__init__).parameters)[1:]
+    return {name: arguments[name] for name in names}
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier, scikit-learn's `MLPClassifier` trained by fastbp.
 
@@ -500,14 +514,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  class_weight=None, dtype=None):
         # scikit-learn reads the parameters from this signature: the classifier's own adds
         # class_weight to the shared ones
-        super().__init__(
-            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
-            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
-            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype)
+        super().__init__(**_shared(locals()))
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
@@ -604,8 +611,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor, scikit-learn's `MLPRegressor` trained by fastbp.
 
-    Identity output with squared error (``((y - p) ** 2).mean() / 2`` as scikit-learn reports
-    it); several outputs when y is 2-D.
+    ``loss="squared_error"``: identity output with squared error (``((y - p) ** 2).mean() /
+    2`` as scikit-learn reports it); ``loss="poisson"``: exp output (the log link) with half
+    the Poisson deviance, for counts and rates (y >= 0). Several outputs when y is 2-D.
 
     Examples
     --------
@@ -618,17 +626,33 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     True
     """
 
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error",
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dtype=None):
+        # scikit-learn reads the parameters from this signature: the regressor's own adds
+        # loss to the shared ones
+        super().__init__(**_shared(locals()))
+        self.loss = loss
+
     def _validate_input(self, X, y, incremental, reset):
+        check.choice("loss", self.loss, ("squared_error", "poisson"))
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
                              dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("Some value(s) of y are negative which is not allowed for Poisson "
+                             "regression.")
         self._y_was_1d = y.ndim == 1
         targets = y.reshape(len(y), -1)
         return X, targets, None, targets.shape[1], y
 
     def _out_activation(self):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
     @available_if(lambda estimator: estimator._check_solver())
     def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,

@@ -19,6 +19,7 @@ enum class Activation {
   gelu,       // z Phi(z), exact (erf)
   gelu_tanh,  // PyTorch's approximate="tanh"
   softmax,    // output layer only, row-wise
+  exp,        // output layer only: the log link's inverse (counts, rates; loss poisson)
 };
 
 // Per-sample losses; the batch loss is the mean over samples.
@@ -26,7 +27,7 @@ enum class Activation {
 //   softmax_ce = -sum_k t_k log y_k                       (softmax output)
 //   bce        = -sum_k [t_k log y_k + (1-t_k) log(1-y_k)] (sigmoid output)
 //   huber      = sum_k h(y_k - t_k), h(d) = d^2/2 if |d| <= delta else delta (|d| - delta/2)
-enum class Loss { mse, softmax_ce, bce, huber };
+enum class Loss { mse, softmax_ce, bce, huber, poisson };
 
 // A loss and its parameter (Huber's delta; ignored by the others). Converts from a Loss.
 struct LossFunction {
