@@ -235,3 +235,46 @@ def test_lbfgs_divergence_leaves_finite_weights():
         net.fit(X, np.full(8, 1e200), epochs=20, optimizer=fastbp.LBFGS())
     assert all(np.isfinite(w).all() for w in net.weights + net.biases)
     assert caught.value.history is not None
+
+
+def test_lbfgs_validation_accuracy_counts_each_sigmoid_output_as_the_compiled_loop():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 4))
+    T = (rng.normal(size=(40, 3)) > 0).astype(float)
+    Xv, Tv = X[:15], T[:15]
+    net = fastbp.MLP([4, 6, 3], hidden="tanh", output="sigmoid", dtype="float64", seed=0)
+    history = net.fit(X, T, epochs=3, optimizer=fastbp.LBFGS(), validation_data=(Xv, Tv))
+    compiled = fastbp.MLP([4, 6, 3], hidden="tanh", output="sigmoid", dtype="float64", seed=0)
+    for u, v in zip(compiled.weights + compiled.biases, net.weights + net.biases):
+        u[...] = v
+    logged = compiled.fit(X, T, epochs=1, lr=1e-300, validation_data=(Xv, Tv))
+    assert history.val_accuracy[-1] == pytest.approx(logged.val_accuracy[0])
+
+
+def test_the_objective_is_one_training_call():
+    """Another thread's predictions see the parameters before or after an evaluation, never
+    half of each: every evaluation sets all of them at once under the training lock."""
+    import threading
+    net = fastbp.MLP([64, 256, 1], dtype="float64", seed=0)
+    X, T = np.ones((8, 64)), np.zeros((8, 1))
+    a = np.zeros(net._net.flat_parameters().size)
+    b = np.full(a.size, 1e-3)
+    seen, stop = set(), threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.add(round(float(net.predict(X[:1])[0, 0]), 9))
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(300):
+            net._net.loss_and_gradient(a, X, T, None)
+            net._net.loss_and_gradient(b, X, T, None)
+    finally:
+        stop.set()
+        watcher.join()
+    expected = set()
+    for theta in (a, b):
+        net._net.set_flat_parameters(theta)
+        expected.add(round(float(net.predict(X[:1])[0, 0]), 9))
+    assert seen <= expected, f"a prediction saw a half-written model: {seen - expected}"

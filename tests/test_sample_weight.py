@@ -70,21 +70,33 @@ def test_full_batch_fit_with_weights_equals_fit_on_repeated_rows():
         np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.parametrize("batch_size", [1, 4])
-def test_zero_weights_equal_dropping_the_rows(batch_size):
+@pytest.mark.parametrize("batch_size", [1, 12])
+def test_zero_weights_with_plain_sgd_equal_dropping_the_rows(batch_size):
+    """Online steps skip a zero-weight row; a full batch ignores it (plain SGD has no state
+    that a zero gradient would move)."""
     rng = np.random.default_rng(3)
     X, T = make_data(rng, 12, 3, 1, "mse")
     weights = np.ones(12)
-    weights[1::3] = 0  # each batch of 4 keeps some rows; online steps skip the zero rows
+    weights[1::3] = 0
+    kept = weights > 0
     a = fastbp.MLP([3, 5, 1], hidden="tanh", dtype="float64", seed=0)
     b = fastbp.MLP([3, 5, 1], hidden="tanh", dtype="float64", seed=0)
-    kept = weights > 0
     a.fit(X, T, epochs=3, batch_size=batch_size, lr=0.1, shuffle=False, sample_weight=weights)
-    if batch_size == 1:
-        b.fit(X[kept], T[kept], epochs=3, batch_size=1, lr=0.1, shuffle=False)
-        for u, v in zip(a.weights, b.weights):
-            np.testing.assert_allclose(u, v, rtol=1e-12)
-    assert a.loss(X, T, sample_weight=weights) == pytest.approx(a.loss(X[kept], T[kept]))
+    b.fit(X[kept], T[kept], epochs=3, batch_size=min(batch_size, int(kept.sum())), lr=0.1,
+          shuffle=False)
+    for u, v in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-15)
+
+
+def test_a_zero_weight_row_with_an_infinite_output_changes_nothing():
+    net = fastbp.MLP([1, 1], output="exp", dtype="float32", seed=0)
+    net.weights[0][...] = 1.0
+    X = np.array([[100.0], [0.5]], np.float32)  # exp(100) overflows float32
+    T = np.array([[1.0], [1.0]], np.float32)
+    before = net.loss(X[1:], T[1:])
+    loss = net.train_step(X, T, lr=0.01, sample_weight=[0.0, 1.0])
+    assert np.isfinite(net.weights[0]).all()
+    assert loss == pytest.approx(before, rel=1e-6)
 
 
 def test_scaling_all_weights_changes_nothing():

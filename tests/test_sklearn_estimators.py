@@ -277,3 +277,47 @@ def test_poisson_regressor_equals_scikit_learns(solver, extra, outputs):
         MLPRegressor(loss="poisson").fit(X, -np.ones(70))
     with pytest.raises(ValueError, match="loss"):
         MLPRegressor(loss="absolute_error").fit(X, y)
+
+
+def test_poisson_overflow_in_float32_is_refused_not_trained_on():
+    net = fastbp_module().MLP([1, 1], output="exp", dtype="float32", seed=0)
+    net.weights[0][...] = 1.0
+    with pytest.raises(fastbp_module().DivergenceError, match="infinite"):
+        net.train_step(np.array([[100.0]], np.float32), np.array([[1.0]], np.float32), lr=0.01)
+    assert net.weights[0][0, 0] == 1.0
+    with pytest.raises(ValueError, match="poisson targets must be >= 0"):
+        net.loss(np.zeros((2, 1), np.float32), np.array([[1.0], [-1.0]], np.float32))
+
+
+def fastbp_module():
+    import fastbp
+    return fastbp
+
+
+def test_scalar_sample_weight_broadcasts_and_a_changed_loss_needs_a_fresh_fit():
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(30, 2)), rng.poisson(2.0, 30).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(
+            X, y, sample_weight=2.0)
+        b = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(
+            X, y, sample_weight=np.full(30, 2.0))
+        np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+        a.set_params(loss="poisson", warm_start=True)
+        with pytest.raises(ValueError, match="'exp' output, the fitted model has 'identity'"):
+            a.fit(X, y)
+        a.set_params(warm_start=False)
+        assert a.fit(X, y).out_activation_ == "exp"
+
+
+def test_assigned_coefs_are_ignored_by_a_fresh_fit_as_in_scikit_learn():
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = MLPRegressor(hidden_layer_sizes=(3,), max_iter=3, random_state=0).fit(X, y)
+        reg = MLPRegressor(hidden_layer_sizes=(3,), max_iter=3, random_state=0)
+        reg.coefs_ = [np.zeros((5, 5))]  # wrong shapes: a fresh fit does not look at them
+        reg.fit(X, y)
+    np.testing.assert_array_equal(reg.coefs_[0], reference.coefs_[0])

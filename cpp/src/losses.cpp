@@ -150,14 +150,14 @@ double weight_sum(const Targets<T>& targets, const std::int64_t* rows, std::ptrd
 template <typename T>
 double output_loss(Activation output, const LossFunction& loss, std::ptrdiff_t n,
                    std::ptrdiff_t width, T* z, const Targets<T>& targets, const std::int64_t* rows,
-                   T* delta, T delta_scale) {
+                   T* delta, double delta_scale) {
   double total = 0;
   for (std::ptrdiff_t i = 0; i < n; ++i) {
     T* zi = z + i * width;
     T* di = delta ? delta + i * width : nullptr;
     const T* ti = targets.values ? target_row(targets, rows, i, width) : nullptr;
     const T weight = targets.weights ? targets.weights[rows ? rows[i] : i] : T(1);
-    const T scale = delta_scale * weight;
+    const T scale = T(delta_scale * double(weight));
     double row = 0;
     switch (loss.kind) {
       case Loss::softmax_ce:
@@ -177,8 +177,12 @@ double output_loss(Activation output, const LossFunction& loss, std::ptrdiff_t n
         row = loss_on_outputs_row<Loss::huber>(output, loss, width, zi, ti, di, scale);
         break;
     }
-    // (a zero weight drops the row even where its loss is infinite)
-    total += targets.weights ? (weight == T(0) ? 0.0 : double(weight) * row) : row;
+    // A zero weight drops the row even where its loss or output is infinite (0 * inf is NaN).
+    if (targets.weights && weight == T(0)) {
+      if (di) std::fill(di, di + width, T(0));
+      continue;
+    }
+    total += targets.weights ? double(weight) * row : row;
   }
   return total;
 }
@@ -215,7 +219,7 @@ double count_correct(Activation output, std::ptrdiff_t n, std::ptrdiff_t width, 
   template void softmax_row<T>(std::ptrdiff_t, T*);                                            \
   template double output_loss<T>(Activation, const LossFunction&, std::ptrdiff_t,              \
                                  std::ptrdiff_t, T*, const Targets<T>&, const std::int64_t*,   \
-                                 T*, T);                                                       \
+                                 T*, double);                                                       \
   template double count_correct<T>(Activation, std::ptrdiff_t, std::ptrdiff_t, const T*,       \
                                    const Targets<T>&);                                         \
   template double weight_sum<T>(const Targets<T>&, const std::int64_t*, std::ptrdiff_t);

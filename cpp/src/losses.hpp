@@ -25,7 +25,7 @@ void softmax_row(std::ptrdiff_t width, T* z);
 template <typename T>
 double output_loss(Activation output, const LossFunction& loss, std::ptrdiff_t n,
                    std::ptrdiff_t width, T* z, const Targets<T>& targets, const std::int64_t* rows,
-                   T* delta, T delta_scale);
+                   T* delta, double delta_scale);
 
 // The sum of the weights of the n samples (rows[i], or i), or n without weights.
 template <typename T>

@@ -104,6 +104,25 @@ double Network<T>::gradients(const T* X, std::ptrdiff_t n, const Targets<T>& tar
 }
 
 template <typename T>
+void Network<T>::set_parameters(const T* values) {
+  Impl& m = *impl_;
+  detail::TrainingLock lock(m.guard);
+  std::copy(values, values + m.params.values.size(), m.params.values.begin());
+}
+
+template <typename T>
+double Network<T>::gradients_at(const T* values, const T* X, std::ptrdiff_t n,
+                                const Targets<T>& targets, T* grad) {
+  Impl& m = *impl_;
+  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_targets(m.arch, n, targets);
+  detail::TrainingLock lock(m.guard);
+  std::copy(values, values + m.params.values.size(), m.params.values.begin());
+  std::fill(grad, grad + m.params.values.size(), T(0));
+  return m.step(X, nullptr, n, targets, detail::StepPlan<T>{}, grad);
+}
+
+template <typename T>
 double Network<T>::train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
                               T learning_rate, T momentum) {
   return train_step(X, n, targets, Optimizer::sgd(double(learning_rate), double(momentum)));

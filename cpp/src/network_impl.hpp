@@ -118,7 +118,7 @@ struct NetworkImpl {
     const double weights = weight_sum(t, rows, n);
     const double inverse = weights > 0 ? 1.0 / weights : 0.0;
     const double loss_sum = output_loss(arch.output, arch.loss, n, arch.layers[L], outputs[L - 1],
-                                        t, rows, delta, T(inverse));
+                                        t, rows, delta, inverse);
     if (plan.update != WeightUpdate::store_gradient && plan.refuse_non_finite_loss &&
         !std::isfinite(loss_sum))
       throw NonFiniteLoss{loss_sum * inverse};
@@ -159,7 +159,7 @@ struct NetworkImpl {
       if (shifted.labels) shifted.labels += start;
       if (shifted.weights) shifted.weights += start;
       total += output_loss(arch.output, arch.loss, rows, n_out, outs[arch.n_weight_layers() - 1],
-                           shifted, nullptr, static_cast<T*>(nullptr), T(0));
+                           shifted, nullptr, static_cast<T*>(nullptr), 0.0);
     });
     const double weights = weight_sum(targets, nullptr, n);
     return weights > 0 ? total / weights : 0.0;
@@ -201,12 +201,13 @@ struct NetworkImpl {
     const bool known = fusion && fusion->product_of == x;
     kern.online_forward(net, x, known ? fusion->product.data() : nullptr);
     T* output_delta = workspace.bias_gradient;
-    // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient.
+    // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient
+    // (optimizers with state still take their step, as for any zero gradient).
     const double weight = weight_sum(t, rows, 1);
     const double inverse = weight > 0 ? 1.0 / weight : 0.0;
     const double loss = inverse * output_loss(arch.output, arch.loss, 1, arch.layers[L],
                                               workspace.outputs[L - 1], t, rows, output_delta,
-                                              T(inverse));
+                                              inverse);
     if (plan.refuse_non_finite_loss && !std::isfinite(loss)) {
       if (fusion) fusion->product_of = nullptr;
       throw NonFiniteLoss{loss};

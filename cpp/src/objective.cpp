@@ -29,6 +29,16 @@ void for_each_block(const Network<T>& net, F&& f) {
   }
 }
 
+// The network's padded layout filled from the flat vector (the padding stays zero).
+template <typename T>
+std::vector<T> padded_from_flat(const Network<T>& net, const double* flat) {
+  std::vector<T> padded(net.n_parameters(), T(0));
+  for_each_block(net, [&](std::size_t at, std::size_t from, std::size_t count, bool) {
+    for (std::size_t i = 0; i < count; ++i) padded[at + i] = static_cast<T>(flat[from + i]);
+  });
+  return padded;
+}
+
 }  // namespace
 
 template <typename T>
@@ -48,10 +58,7 @@ void get_flat_parameters(const Network<T>& net, double* flat) {
 
 template <typename T>
 void set_flat_parameters(Network<T>& net, const double* flat) {
-  T* p = net.parameters();
-  for_each_block(net, [&](std::size_t at, std::size_t from, std::size_t count, bool) {
-    for (std::size_t i = 0; i < count; ++i) p[at + i] = static_cast<T>(flat[from + i]);
-  });
+  net.set_parameters(padded_from_flat(net, flat).data());
 }
 
 template <typename T>
@@ -62,21 +69,20 @@ double loss_and_gradient(Network<T>& net, const double* flat, const T* X, std::p
                                 std::to_string(n));
   if (!(l2 >= 0))
     throw std::invalid_argument("l2: expected a number >= 0, got " + std::to_string(l2));
-  set_flat_parameters(net, flat);
-  // The gradient pass writes in the network's padded layout; most of the time goes to the two
-  // passes over X, not to this buffer.
-  std::vector<T> padded(net.n_parameters());
-  double loss = loss_scale * net.gradients(X, n, targets, padded.data());
-  const T* p = net.parameters();
-  double squares = 0;
+  // The parameters go in and the gradient comes out in one training call; most of the time
+  // goes to the two passes over X, not to these buffers.
+  const std::vector<T> values = padded_from_flat(net, flat);
+  std::vector<T> padded(values.size());
+  const double loss = loss_scale * net.gradients_at(values.data(), X, n, targets, padded.data());
   // scikit-learn divides the L2 term by the sum of the sample weights (the rows without them)
-  const double weights = detail::weight_sum(targets, nullptr, n);
-  const double decay = weights > 0 ? l2 / weights : 0.0;
-  for_each_block(net, [&](std::size_t at, std::size_t to, std::size_t count, bool weights) {
+  const double weight_sum = detail::weight_sum(targets, nullptr, n);
+  const double decay = weight_sum > 0 ? l2 / weight_sum : 0.0;
+  double squares = 0;
+  for_each_block(net, [&](std::size_t at, std::size_t to, std::size_t count, bool is_weight) {
     for (std::size_t i = 0; i < count; ++i) {
-      const double w = static_cast<double>(p[at + i]);
+      const double w = static_cast<double>(values[at + i]);
       double g = static_cast<double>(padded[at + i]);
-      if (weights) {
+      if (is_weight) {
         squares += w * w;
         g += decay * w;
       }

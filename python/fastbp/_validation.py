@@ -1,5 +1,7 @@
 """Argument checking for the public API: every bad input becomes a ValueError or TypeError that
-names the argument, what was expected and what was given, before anything reaches C++."""
+names the argument, what was expected and what was given. Arrays that already are what the core
+takes go through ready_matrix/ready_targets; the core then checks their contents itself (label
+and target ranges, sample weights) with messages of its own."""
 
 from __future__ import annotations
 

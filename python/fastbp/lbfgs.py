@@ -65,8 +65,9 @@ def minimize(net, X, values, labels, *, max_iter: int, max_fun: int, tol: float,
     """Runs L-BFGS-B from the network's parameters and leaves the network at its result.
 
     ``net`` is a compiled network (``MLP._net``); ``l2`` is scikit-learn's alpha (the objective
-    adds ``0.5 * l2 * |W|^2 / n``, n the rows or the sum of ``sample_weight``); ``loss_scale`` multiplies the reported loss (not the
-    gradient), as scikit-learn's squared error is averaged over the outputs. ``callback(loss)``
+    adds ``0.5 * l2 * |W|^2 / n``, n the rows or the sum of ``sample_weight``);
+    ``loss_scale`` multiplies the reported loss (not the gradient), as scikit-learn's squared
+    error is averaged over the outputs. ``callback(loss)``
     is called after every iteration with the network at its new parameters; raising
     StopIteration ends the run there. Returns scipy's OptimizeResult.
     """

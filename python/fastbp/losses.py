@@ -1,5 +1,6 @@
 """Losses with a parameter. The plain ones are named by a string (``loss="mse"``,
-``"softmax_ce"``, ``"bce"``, ``"huber"``, ``"poisson"``); a loss object gives its parameter another value.
+``"softmax_ce"``, ``"bce"``, ``"huber"``, ``"poisson"``); a loss object gives its parameter
+another value.
 
 >>> import numpy as np, fastbp
 >>> net = fastbp.MLP([3, 8, 1], loss=fastbp.losses.Huber(delta=0.5), seed=0)

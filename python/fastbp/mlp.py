@@ -503,16 +503,16 @@ class MLP:
             net.set_flat_parameters(state["kept"])
 
     def _accuracy(self, X, values, labels, weights=None) -> float:
-        """The share (by weight) of rows predicted right: the arg-max class for softmax, every
-        output on the right side of 0.5 for sigmoid; NaN for other outputs."""
+        """The share (by weight) predicted right: rows whose arg-max is the class for softmax,
+        outputs on the right side of 0.5 for sigmoid; NaN for other outputs."""
         if self.output not in ("softmax", "sigmoid"):
             return math.nan
         y = self._net.predict(X)
         if self.output == "softmax":
             truth = labels if labels is not None else values.argmax(axis=1)
             right = y.argmax(axis=1) == truth
-        else:
-            right = ((y > 0.5) == (values > 0.5)).all(axis=1)
+        else:  # each output on its own, as the compiled loop counts them
+            right = ((y > 0.5) == (values > 0.5)).mean(axis=1)
         return float(np.average(right, weights=weights))
 
     # -- interop --------------------------------------------------------------------------

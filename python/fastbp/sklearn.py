@@ -116,7 +116,8 @@ class _BaseMLP(BaseEstimator):
         """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1);
         live views: writing them changes the model. Assigning a new list (as scikit-learn
         allows) sets the weights the next fit, partial_fit or prediction starts from."""
-        return self.__dict__.get("_assigned_coefs") or self._model().weights
+        assigned = self.__dict__.get("_assigned_coefs")
+        return assigned if assigned is not None else self._model().weights
 
     @coefs_.setter
     def coefs_(self, value: list) -> None:
@@ -125,7 +126,8 @@ class _BaseMLP(BaseEstimator):
     @property
     def intercepts_(self) -> list:
         """Bias vectors, live views; assignable like `coefs_`."""
-        return self.__dict__.get("_assigned_intercepts") or self._model().biases
+        assigned = self.__dict__.get("_assigned_intercepts")
+        return assigned if assigned is not None else self._model().biases
 
     @intercepts_.setter
     def intercepts_(self, value: list) -> None:
@@ -251,11 +253,20 @@ class _BaseMLP(BaseEstimator):
         if not first and self._model().layers != layers:
             raise ValueError(f"warm_start/partial_fit: the data needs layers {layers}, the "
                              f"fitted model has {self._model().layers}")
+        if not first and self._model().output != self._out_activation():
+            raise ValueError(f"warm_start/partial_fit: the parameters need a "
+                             f"{self._out_activation()!r} output, the fitted model has "
+                             f"{self._model().output!r} (was loss changed?); fit without "
+                             f"warm_start to start again")
         if first:
             self._fastbp_model = MLP(layers, hidden=_ACTIVATIONS[self.activation],
                                      output=self._out_activation(), dtype=dtype.name, seed=0)
             self._initialise(rng)
-            self._take_assigned_parameters(self._fastbp_model)  # weights set before the fit
+            if incremental or self.warm_start:  # weights assigned before: start from them
+                self._take_assigned_parameters(self._fastbp_model)
+            else:  # a fresh fit starts from its own initialisation, as scikit-learn's
+                self.__dict__.pop("_assigned_coefs", None)
+                self.__dict__.pop("_assigned_intercepts", None)
             self._progress = _core.TrainingProgress()
             self.t_ = 0
         elif not incremental:
@@ -442,6 +453,8 @@ class _BaseMLP(BaseEstimator):
     def _sample_weights(self, sample_weight, y, n, incremental):
         """The weights training uses: sample_weight (checked), times the classifier's
         class_weight; None when neither is given."""
+        if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+            sample_weight = np.full(n, float(sample_weight))  # scikit-learn broadcasts it
         weights = check.sample_weights("sample_weight", sample_weight, n, np.float64)
         class_weight = getattr(self, "class_weight", None)
         if class_weight is None:
@@ -567,7 +580,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(classes)
             self.classes_ = self._label_binarizer.classes_
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"`classes={np.asarray(classes).tolist()}` is not the same as on the first call "
+            raise ValueError(f"`classes={np.asarray(classes).tolist()}` is not the same as on "
+                             f"the first call "
                              f"to partial_fit ({list(self.classes_)})")
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 

@@ -22,11 +22,12 @@ enum class Activation {
   exp,        // output layer only: the log link's inverse (counts, rates; loss poisson)
 };
 
-// Per-sample losses; the batch loss is the mean over samples.
+// Per-sample losses; the batch loss is the mean over samples (weighted, with sample weights).
 //   mse        = 0.5 * sum_k (y_k - t_k)^2
 //   softmax_ce = -sum_k t_k log y_k                       (softmax output)
 //   bce        = -sum_k [t_k log y_k + (1-t_k) log(1-y_k)] (sigmoid output)
 //   huber      = sum_k h(y_k - t_k), h(d) = d^2/2 if |d| <= delta else delta (|d| - delta/2)
+//   poisson    = sum_k [t_k log(t_k / y_k) - t_k + y_k]   (exp output; half the deviance)
 enum class Loss { mse, softmax_ce, bce, huber, poisson };
 
 // A loss and its parameter (Huber's delta; ignored by the others). Converts from a Loss.

@@ -23,7 +23,8 @@ struct Targets {
   // Optional per-sample weights (finite, >= 0), one per row of X: a batch's loss is then
   // sum_i w_i L_i / sum_i w_i and its gradient the gradient of that, scikit-learn's L2 term is
   // divided by sum_i w_i instead of the row count, and validation figures are weighted.
-  // A batch whose weights are all zero has loss 0 and moves nothing but weight decay.
+  // A batch whose weights are all zero has loss 0 and a zero gradient: plain SGD leaves the
+  // weights as they are, optimizers with state (momentum, Adam, ...) still take their step.
   const T* weights = nullptr;
 };
 
@@ -154,6 +155,13 @@ class Network {
   double loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const;
   // Gradient of the mean loss, laid out like parameters(); returns the loss. Model unchanged.
   double gradients(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T* grad);
+  // Copies `values` (laid out like parameters()) into the parameters, as a training call: no
+  // predict or loss on another thread sees them half written.
+  void set_parameters(const T* values);
+  // set_parameters(values), then gradients(...), as one training call (full-batch optimizers
+  // outside fastbp: fastbp/objective.hpp).
+  double gradients_at(const T* values, const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+                      T* grad);
   // One fused SGD step (with classical momentum when momentum > 0); returns the loss before it.
   // Throws DivergenceError, leaving the model unchanged, when that loss is not finite.
   double train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T learning_rate,
