@@ -194,6 +194,25 @@ def test_online_fit_learns_digits():
     assert accuracy >= 0.9, f"online digits test accuracy {accuracy:.3f}"
 
 
+@pytest.fixture
+def python_handles_sigint():
+    """The interrupt tests need Python's own SIGINT handler (interrupt_main does nothing when
+    another handler, SIG_IGN or SIG_DFL, is installed): put it there for the test."""
+    import signal
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def give_up_after(seconds):
+    """A callback that stops training after `seconds`: a lost interrupt fails the test instead
+    of leaving it running for an hour."""
+    import time
+    deadline = time.perf_counter() + seconds
+    return lambda logs: time.perf_counter() < deadline
+
+
+@pytest.mark.usefixtures("python_handles_sigint")
 def test_ctrl_c_stops_a_long_epoch_quickly_and_leaves_a_usable_model():
     """KeyboardInterrupt is seen between mini-batches, not only between epochs."""
     import _thread
@@ -210,7 +229,8 @@ def test_ctrl_c_stops_a_long_epoch_quickly_and_leaves_a_usable_model():
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            net.fit(X, y, epochs=50, batch_size=1, lr=0.01, callbacks=[seen.append])
+            net.fit(X, y, epochs=50, batch_size=1, lr=0.01,
+                    callbacks=[seen.append, give_up_after(10)])
     finally:
         timer.cancel()
     elapsed = time.perf_counter() - start
@@ -220,6 +240,7 @@ def test_ctrl_c_stops_a_long_epoch_quickly_and_leaves_a_usable_model():
     net.train_step(X[:4], y[:4])  # the training lock was released
 
 
+@pytest.mark.usefixtures("python_handles_sigint")
 def test_ctrl_c_leaves_the_finished_epochs_in_the_history():
     import _thread
     import threading
@@ -233,7 +254,8 @@ def test_ctrl_c_leaves_the_finished_epochs_in_the_history():
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt) as info:
-            net.fit(X, y, epochs=100_000, batch_size=8, lr=0.01, callbacks=[seen.append])
+            net.fit(X, y, epochs=100_000, batch_size=8, lr=0.01,
+                    callbacks=[seen.append, give_up_after(30)])
     finally:
         timer.cancel()
     history = info.value.history
