@@ -3,7 +3,6 @@ installed package), run against fastbp's estimators with only the import line ch
 "swap the import" promise, checked by scikit-learn's own tests. Each test either passes or
 exercises a feature listed below as not yet supported."""
 
-import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -13,8 +12,6 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 
-# What fastbp's estimators do not do yet: sparse input.
-NOT_YET_SUPPORTED = re.compile(r"^test_sparse_matrices(\[.*\])?$")
 THEIR_IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
 
 
@@ -36,8 +33,6 @@ def test_scikit_learns_mlp_tests_pass_with_the_import_swapped(tmp_path):
     for case in cases:
         bad = case.find("failure") is not None or case.find("error") is not None
         (failed if bad else passed).append(case.get("name"))
-    unexpected = [name for name in failed if not NOT_YET_SUPPORTED.match(name)]
-    assert not unexpected, f"scikit-learn's tests that fail against fastbp: {unexpected}"
-    assert len(passed) >= 57, f"only {len(passed)} of {len(passed) + len(failed)} passed"
-    print(f"{len(passed)} of {len(passed) + len(failed)} of scikit-learn's MLP tests pass; "
-          f"not yet supported: {failed}")
+    assert not failed, f"scikit-learn's tests that fail against fastbp: {failed}"
+    assert len(passed) >= 59, f"only {len(passed)} of scikit-learn's tests ran"
+    print(f"all {len(passed)} of scikit-learn's MLP tests pass")

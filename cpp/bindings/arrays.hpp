@@ -88,4 +88,55 @@ BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::obje
   return b;
 }
 
+// The samples of a call and the arrays that keep their data alive: a 2-D array, or a scipy.sparse
+// CSR matrix or array (anything with format "csr", indptr, indices, data and shape), read in place
+// when its index arrays are int64 and its values are T, converted otherwise.
+template <typename T>
+struct BoundInputs {
+  fastbp::Inputs<T> inputs;
+  py::ssize_t n = 0;
+  CArray<T> dense;
+  Labels indptr, indices;
+  CArray<T> values;
+};
+
+inline bool is_csr(const py::object& X) {
+  return py::hasattr(X, "format") && py::hasattr(X, "indptr") &&
+         py::str(X.attr("format")).cast<std::string>() == "csr";
+}
+
+template <typename T>
+BoundInputs<T> bind_inputs(const py::object& X, const char* name, py::ssize_t cols) {
+  BoundInputs<T> b;
+  if (!is_csr(X)) {
+    b.dense = X.cast<CArray<T>>();
+    b.n = rows_of(b.dense, name, cols);
+    b.inputs = b.dense.data();
+    return b;
+  }
+  const auto shape = X.attr("shape").cast<std::vector<py::ssize_t>>();
+  if (shape.size() != 2 || shape[1] != cols)
+    throw py::value_error(std::string(name) + ": expected a sparse matrix with " +
+                          std::to_string(cols) + " columns, got shape (" +
+                          (shape.empty() ? "" : std::to_string(shape[0])) +
+                          (shape.size() > 1 ? ", " + std::to_string(shape[1]) : "") + ")");
+  b.n = shape[0];
+  if (b.n < 1) throw py::value_error(std::string(name) + ": expected at least one sample");
+  b.indptr = X.attr("indptr").cast<Labels>();
+  b.indices = X.attr("indices").cast<Labels>();
+  b.values = X.attr("data").cast<CArray<T>>();
+  require_shape(b.indptr, "indptr of X", {b.n + 1});
+  if (b.indices.ndim() != 1 || b.values.ndim() != 1 || b.indices.size() != b.values.size())
+    throw py::value_error(std::string(name) + ": a sparse matrix's indices and data must be "
+                          "1-D arrays of one length, got shapes " + shape_of(b.indices) +
+                          " and " + shape_of(b.values));
+  const std::int64_t stored = b.indptr.data()[b.n];
+  if (stored < 0 || stored > b.indices.size())
+    throw py::value_error(std::string(name) + ": indptr[-1] = " + std::to_string(stored) +
+                          " does not fit the " + std::to_string(b.indices.size()) +
+                          " stored values");
+  b.inputs = fastbp::SparseRows<T>{b.indptr.data(), b.indices.data(), b.values.data()};
+  return b;
+}
+
 }  // namespace fastbp_bindings

@@ -64,38 +64,41 @@ void bind_network(py::module_& m, const char* class_name) {
       .def("bias_offset", &Net::bias_offset)
       .def(
           "predict",
-          [](const Net& net, const CArray<T>& X) {
-            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+          [](const Net& net, const py::object& X_in) {
+            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
+            const py::ssize_t n = X.n;
             CArray<T> out({n, py::ssize_t(net.layers().back())});
             T* dst = out.mutable_data();
             py::gil_scoped_release release;
-            net.predict(X.data(), n, dst);
+            net.predict(X.inputs, n, dst);
             return out;
           },
           py::arg("X"))
       .def(
           "loss",
-          [targets_of](const Net& net, const CArray<T>& X, const py::object& values,
+          [targets_of](const Net& net, const py::object& X_in, const py::object& values,
                        const py::object& labels, const py::object& sample_weight) {
-            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
+            const py::ssize_t n = X.n;
             BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             py::gil_scoped_release release;
-            return net.loss(X.data(), n, t.targets);
+            return net.loss(X.inputs, n, t.targets);
           },
           py::arg("X"), py::arg("values"), py::arg("labels"),
           py::arg("sample_weight") = py::none())
       .def(
           "gradients",
-          [targets_of](Net& net, const CArray<T>& X, const py::object& values,
+          [targets_of](Net& net, const py::object& X_in, const py::object& values,
                        const py::object& labels, const py::object& sample_weight) {
-            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
+            const py::ssize_t n = X.n;
             BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             CArray<T> grad({py::ssize_t(net.n_parameters())});
             T* dst = grad.mutable_data();
             double loss;
             {
               py::gil_scoped_release release;
-              loss = net.gradients(X.data(), n, t.targets, dst);
+              loss = net.gradients(X.inputs, n, t.targets, dst);
             }
             return py::make_tuple(grad, loss);
           },
@@ -120,18 +123,19 @@ void bind_network(py::module_& m, const char* class_name) {
           py::arg("parameters"))
       .def(
           "loss_and_gradient",
-          [targets_of](Net& net, const CArray<double>& flat, const CArray<T>& X,
+          [targets_of](Net& net, const CArray<double>& flat, const py::object& X_in,
                        const py::object& values, const py::object& labels, double l2,
                        double loss_scale, const py::object& sample_weight) {
             require_shape(flat, "parameters", {py::ssize_t(fastbp::flat_size(net))});
-            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
+            const py::ssize_t n = X.n;
             BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             CArray<double> grad({flat.shape(0)});
             double* dst = grad.mutable_data();
             double loss;
             {
               py::gil_scoped_release release;
-              loss = fastbp::loss_and_gradient(net, flat.data(), X.data(), n, t.targets, l2,
+              loss = fastbp::loss_and_gradient(net, flat.data(), X.inputs, n, t.targets, l2,
                                                loss_scale, dst);
             }
             return py::make_tuple(loss, grad);
@@ -143,10 +147,11 @@ void bind_network(py::module_& m, const char* class_name) {
           "fastbp/objective.hpp.")
       .def(
           "train_step",
-          [targets_of](Net& net, const CArray<T>& X, const py::object& values,
+          [targets_of](Net& net, const py::object& X_in, const py::object& values,
                        const py::object& labels, const py::object& settings,
                        const py::object& sample_weight) {
-            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
+            const py::ssize_t n = X.n;
             BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             // A _core.Optimizer, or a dict of settings when _core is called directly.
             const fastbp::Optimizer optimizer =
@@ -155,29 +160,30 @@ void bind_network(py::module_& m, const char* class_name) {
                     : py::module_::import("fastbp._core").attr("Optimizer")(settings)
                           .cast<fastbp::Optimizer>();
             py::gil_scoped_release release;
-            return net.train_step(X.data(), n, t.targets, optimizer);
+            return net.train_step(X.inputs, n, t.targets, optimizer);
           },
           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("optimizer"),
           py::arg("sample_weight") = py::none())
       .def("reset_optimizer", &Net::reset_optimizer, py::call_guard<py::gil_scoped_release>())
       .def(
           "fit",
-          [targets_of](Net& net, const CArray<T>& X, const py::object& values,
+          [targets_of](Net& net, const py::object& X_in, const py::object& values,
                        const py::object& labels, const fastbp::FitOptions& options,
                        const py::object& X_val, const py::object& val_values,
                        const py::object& val_labels, const py::object& on_epoch,
                        fastbp::TrainingProgress* progress, const py::object& sample_weight,
                        const py::object& val_sample_weight) {
-            const py::ssize_t n = rows_of(X, "X", net.layers().front());
+            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
+            const py::ssize_t n = X.n;
             BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
             fastbp::ValidationSet<T> validation;
-            CArray<T> xv;
+            BoundInputs<T> xv;
             BoundTargets<T> tv;
             const bool has_validation = !X_val.is_none();
             if (has_validation) {
-              xv = X_val.cast<CArray<T>>();
-              validation.n = rows_of(xv, "validation X", net.layers().front());
-              validation.X = xv.data();
+              xv = bind_inputs<T>(X_val, "validation X", net.layers().front());
+              validation.n = xv.n;
+              validation.X = xv.inputs;
               tv = targets_of(net, validation.n, val_values, val_labels, "validation T",
                               val_sample_weight);
               validation.targets = tv.targets;
@@ -198,7 +204,7 @@ void bind_network(py::module_& m, const char* class_name) {
             std::vector<fastbp::EpochLog> logs;
             {
               py::gil_scoped_release release;
-              logs = net.fit(X.data(), n, t.targets, options,
+              logs = net.fit(X.inputs, n, t.targets, options,
                              has_validation ? &validation : nullptr, callback, check_signals,
                              progress);
             }

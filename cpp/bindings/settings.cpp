@@ -100,7 +100,9 @@ void bind_settings(py::module_& m) {
   py::class_<O>(m, "Optimizer", "An optimizer's settings, checked once (see fastbp.optimizers).")
       .def(py::init(&optimizer_from), py::arg("kind"))
       // From a dict of settings ("kind" defaults to sgd), for calling _core directly.
-      .def(py::init([](py::dict settings) {
+      // The caller's dict is left as it was (a copy loses "kind").
+      .def(py::init([](const py::dict& given) {
+        py::dict settings = given.attr("copy")();
         const std::string kind =
             settings.contains("kind") ? std::string(py::str(settings.attr("pop")("kind"))) : "sgd";
         return optimizer_from(kind, py::kwargs(std::move(settings)));

@@ -44,6 +44,28 @@ inline void check_input(const Architecture& arch, const void* X, std::ptrdiff_t 
     fail("X: " + std::to_string(n) + " samples overflow the size of the network's buffers");
 }
 
+// Dense X as above; sparse X's structure too, so a bad index can never read outside W[0]:
+// O(nonzeros), against the O(nonzeros x width) of the pass that follows.
+template <typename T>
+void check_input(const Architecture& arch, const Inputs<T>& X, std::ptrdiff_t n) {
+  if (!X.is_sparse()) return check_input(arch, X.dense, n, sizeof(T));
+  check_input(arch, X.sparse.indptr, n, sizeof(T));
+  const SparseRows<T>& x = X.sparse;
+  if (x.indptr[0] != 0) fail("X: a sparse matrix's indptr must start at 0, got " + std::to_string(x.indptr[0]));
+  for (std::ptrdiff_t i = 0; i < n; ++i)
+    if (x.indptr[i + 1] < x.indptr[i])
+      fail("X: a sparse matrix's indptr must not decrease, got " + std::to_string(x.indptr[i]) +
+           " then " + std::to_string(x.indptr[i + 1]) + " at row " + std::to_string(i));
+  const std::int64_t nnz = x.indptr[n];
+  if (nnz > 0 && (x.indices == nullptr || x.values == nullptr))
+    fail("X: a sparse matrix with " + std::to_string(nnz) + " stored values has null data");
+  const std::int64_t columns = arch.layers[0];
+  for (std::int64_t k = 0; k < nnz; ++k)
+    if (x.indices[k] < 0 || x.indices[k] >= columns)
+      fail("X: column index " + std::to_string(x.indices[k]) + " of a stored value is outside [0, " +
+           std::to_string(columns) + ")");
+}
+
 template <typename T>
 void check_targets(const Architecture& arch, std::ptrdiff_t n, const Targets<T>& t) {
   if ((t.values != nullptr) == (t.labels != nullptr))

@@ -52,7 +52,8 @@ int find_level(std::string name) {
     isa::kIsa.mr, nr, isa::kIsa.kc, isa::kIsa.mc, nc, &isa::gemm_forward<T>,                  \
         &isa::gemm_backward_data<T>, &isa::gemm_backward_weights<T>, &isa::pack_a<T>,         \
         &isa::pack_b<T>, &isa::online_forward<T>, &isa::online_backward_sgd<T>,               \
-        &isa::online_backward_rule<T>, &isa::apply_update<T>, &isa::all_finite<T>             \
+        &isa::online_backward_rule<T>, &isa::apply_update<T>, &isa::all_finite<T>,            \
+        &isa::sparse_forward<T>, &isa::sparse_scatter<T>                                       \
   }
 #define FASTBP_SIMD_KERNEL_SET(isa)                                                              \
   KernelSet {                                                                                    \
@@ -77,7 +78,9 @@ KernelTable<T> reference_table() {
           &online_backward_sgd<T>,
           &online_backward_rule<T>,
           &apply_update<T>,
-          &all_finite<T>};
+          &all_finite<T>,
+          &sparse_forward<T>,
+          &sparse_scatter<T>};
 }
 
 const KernelSet& kernel_set(Level level) {

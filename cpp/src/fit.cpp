@@ -214,13 +214,13 @@ double exact_match_accuracy(Activation output, std::ptrdiff_t n, std::ptrdiff_t 
 }  // namespace
 
 template <typename T>
-std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                                       const FitOptions& options, const ValidationSet<T>* validation,
                                       const EpochCallback& on_epoch,
                                       const BatchCheck& between_batches,
                                       TrainingProgress* progress) {
   Impl& m = *impl_;
-  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_input(m.arch, X, n);
   detail::check_targets(m.arch, n, targets);
   check_options(options);
   const Monitor monitor = options.monitor == Monitor::automatic
@@ -234,7 +234,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
   if (monitor == Monitor::validation_r2 && !validation->targets.values)
     detail::fail("monitor: R^2 needs target values, not class labels");
   if (validation) {
-    detail::check_input(m.arch, validation->X, validation->n, sizeof(T));
+    detail::check_input(m.arch, validation->X, validation->n);
     detail::check_targets(m.arch, validation->n, validation->targets);
   }
   detail::TrainingLock lock(m.guard);
@@ -320,8 +320,9 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
           plan_each_batch ? weighted_plan : rows == batch ? full_plan : last_plan;
       plan.refuse_non_finite_loss = options.stop_on_divergence;
       // Online training tells each step the sample that follows, within the epoch.
-      const T* next_x =
-          batch == 1 && start + 1 < n ? X + order[std::size_t(start + 1)] * n_in : nullptr;
+      const T* next_x = batch == 1 && start + 1 < n && !X.is_sparse()
+                            ? X.dense + order[std::size_t(start + 1)] * n_in
+                            : nullptr;
       if (counts_steps) plan.rule = detail::update_rule<T>(stepping, lr, m.optimizer.steps() + 1);
       // scikit-learn's batch loss carries alpha/2 |W|^2 / divisor, counted once per row
       if (options.l2 > 0 && divisor > 0)
@@ -397,7 +398,7 @@ std::vector<EpochLog> Network<T>::fit(const T* X, std::ptrdiff_t n, const Target
 }
 
 #define FASTBP_INSTANTIATE_FIT(T)                                                             \
-  template std::vector<EpochLog> Network<T>::fit(const T*, std::ptrdiff_t, const Targets<T>&, \
+  template std::vector<EpochLog> Network<T>::fit(Inputs<T>, std::ptrdiff_t,   const Targets<T>&, \
                                                  const FitOptions&, const ValidationSet<T>*,  \
                                                  const EpochCallback&, const BatchCheck&,     \
                                                  TrainingProgress*);

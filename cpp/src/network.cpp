@@ -77,26 +77,26 @@ std::size_t Network<T>::bias_offset(std::size_t l) const {
 }
 
 template <typename T>
-void Network<T>::predict(const T* X, std::ptrdiff_t n, T* out) const {
+void Network<T>::predict(Inputs<T> X, std::ptrdiff_t n, T* out) const {
   const Impl& m = *impl_;
-  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_input(m.arch, X, n);
   detail::InferenceLock lock(m.guard);
   m.predict(X, n, out);
 }
 
 template <typename T>
-double Network<T>::loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const {
+double Network<T>::loss(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets) const {
   const Impl& m = *impl_;
-  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_input(m.arch, X, n);
   detail::check_targets(m.arch, n, targets);
   detail::InferenceLock lock(m.guard);
   return m.mean_loss(X, n, targets);
 }
 
 template <typename T>
-double Network<T>::gradients(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T* grad) {
+double Network<T>::gradients(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets, T* grad) {
   Impl& m = *impl_;
-  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_input(m.arch, X, n);
   detail::check_targets(m.arch, n, targets);
   detail::TrainingLock lock(m.guard);
   std::fill(grad, grad + m.params.values.size(), T(0));  // the padding between arrays too
@@ -111,10 +111,10 @@ void Network<T>::set_parameters(const T* values) {
 }
 
 template <typename T>
-double Network<T>::gradients_at(const T* values, const T* X, std::ptrdiff_t n,
+double Network<T>::gradients_at(const T* values, Inputs<T> X, std::ptrdiff_t n,
                                 const Targets<T>& targets, T* grad) {
   Impl& m = *impl_;
-  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_input(m.arch, X, n);
   detail::check_targets(m.arch, n, targets);
   detail::TrainingLock lock(m.guard);
   std::copy(values, values + m.params.values.size(), m.params.values.begin());
@@ -123,16 +123,16 @@ double Network<T>::gradients_at(const T* values, const T* X, std::ptrdiff_t n,
 }
 
 template <typename T>
-double Network<T>::train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+double Network<T>::train_step(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                               T learning_rate, T momentum) {
   return train_step(X, n, targets, Optimizer::sgd(double(learning_rate), double(momentum)));
 }
 
 template <typename T>
-double Network<T>::train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+double Network<T>::train_step(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                               const Optimizer& optimizer) {
   Impl& m = *impl_;
-  detail::check_input(m.arch, X, n, sizeof(T));
+  detail::check_input(m.arch, X, n);
   detail::check_targets(m.arch, n, targets);
   validate(optimizer);
   detail::TrainingLock lock(m.guard);

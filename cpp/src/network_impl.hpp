@@ -100,12 +100,14 @@ struct NetworkImpl {
   // (weighted by the targets' sample weights, if any).
   // With an updating plan a non-finite loss throws NonFiniteLoss before anything changes. With
   // store_gradient, the gradient goes to `gradient`. `fusion` and `next_x`: see online_step.
-  double step(const T* X, const std::int64_t* rows, std::ptrdiff_t n, const Targets<T>& t,
+  // Sparse X takes the batch path at any n: the online kernels read dense rows.
+  double step(const Inputs<T>& X, const std::int64_t* rows, std::ptrdiff_t n, const Targets<T>& t,
               const StepPlan<T>& plan, T* gradient, FirstLayerFusion<T>* fusion = nullptr,
               const T* next_x = nullptr) {
     workspace.reserve(arch, n);
-    if (n == 1 && plan.update != WeightUpdate::store_gradient && use_online_kernels())
-      return online_step(X + (rows ? rows[0] : 0) * arch.layers[0], rows, t, plan, fusion,
+    if (n == 1 && !X.is_sparse() && plan.update != WeightUpdate::store_gradient &&
+        use_online_kernels())
+      return online_step(X.dense + (rows ? rows[0] : 0) * arch.layers[0], rows, t, plan, fusion,
                          next_x);
     if (fusion) fusion->product_of = nullptr;
     const std::size_t L = arch.n_weight_layers();
@@ -129,30 +131,32 @@ struct NetworkImpl {
         backward_data(arch, params, l, n, delta,
                       preactivations[l - 1] ? preactivations[l - 1] : outputs[l - 1],
                       delta_below);
-      const MatrixView<T> input = l == 0 ? row_major(X, arch.layers[0], rows)
+      const MatrixView<T> input = l == 0 ? row_major(X.dense, arch.layers[0], rows)
                                          : row_major<T>(outputs[l - 1], arch.layers[l]);
+      const kernels::SparseView<T> sparse = sparse_view(X.sparse, rows);
       backward_weights(arch, params, optimizer, l, n, input, delta, plan,
-                       workspace.bias_gradient, gradient, partial_sums.data());
+                       workspace.bias_gradient, gradient, partial_sums.data(),
+                       l == 0 && X.is_sparse() ? &sparse : nullptr);
       std::swap(delta, delta_below);
     }
     if (plan.update == WeightUpdate::optimizer_rule) optimizer.count_step();
     return loss_sum * inverse;
   }
 
-  void predict(const T* X, std::ptrdiff_t n, T* out) const {
+  void predict(const Inputs<T>& X, std::ptrdiff_t n, T* out) const {
     in_chunks(n, out, [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
-      forward<T>(arch, params, X + start * arch.layers[0], nullptr, rows, outs, nullptr,
+      forward<T>(arch, params, from_row(X, start), nullptr, rows, outs, nullptr,
               /*leave_logits=*/false);
     });
   }
 
-  double mean_loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const {
+  double mean_loss(const Inputs<T>& X, std::ptrdiff_t n, const Targets<T>& targets) const {
     const std::ptrdiff_t n_out = arch.layers.back();
     std::vector<T> logits;
     assign_or_explain(logits, std::size_t(n * n_out), T(0), "the outputs of the loss evaluation");
     double total = 0;
     in_chunks(n, logits.data(), [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
-      forward<T>(arch, params, X + start * arch.layers[0], nullptr, rows, outs, nullptr,
+      forward<T>(arch, params, from_row(X, start), nullptr, rows, outs, nullptr,
               /*leave_logits=*/true);
       Targets<T> shifted = targets;
       if (shifted.values) shifted.values += start * n_out;
@@ -167,6 +171,14 @@ struct NetworkImpl {
 
  private:
   std::vector<T*> layer_weights_, layer_biases_;
+
+  // X without its first `start` rows.
+  Inputs<T> from_row(const Inputs<T>& X, std::ptrdiff_t start) const {
+    if (!X.is_sparse()) return X.dense + start * arch.layers[0];
+    SparseRows<T> rest = X.sparse;
+    rest.indptr += start;  // the offsets stay absolute: indices and values need no shift
+    return rest;
+  }
   std::vector<kernels::StatePointers<T>> weight_state_, bias_state_;
 
   // The optimizer state of each layer's W and b, for the online kernels.

@@ -16,44 +16,34 @@
 #include "optimizer_rules.hpp"
 #include "optimizer_state.hpp"
 #include "parameters.hpp"
+#include "sparse_layer.hpp"
+#include "step_plan.hpp"
 
 namespace fastbp::detail {
-
-// What a step does to the weights.
-enum class WeightUpdate {
-  store_gradient,  // into a caller's buffer laid out like the parameters; no update
-  sgd,             // W = keep W - lr G in the GEMM's epilogue (keep = 1 - lr weight_decay)
-  momentum,        // V = mu V - lr G, W += V in the GEMM's epilogue
-  optimizer_rule,  // the optimizer's rule on each finished gradient tile (any optimizer)
-};
-
-template <typename T>
-struct StepPlan {
-  WeightUpdate update = WeightUpdate::store_gradient;
-  T lr = T(0), mu = T(0), keep = T(1);
-  kernels::UpdateRule<T> rule{};  // the step as a rule: optimizer_rule, and the online kernels
-  bool refuse_non_finite_loss = true;  // throw NonFiniteLoss before any change
-};
 
 // Forward through all layers for n samples (rows[i] of X, or row i). Layer l's output goes to
 // outputs[l], its pre-activation to preactivations[l] where given; the last layer leaves its
 // logits for the loss layer when `leave_logits`, else applies the output activation (softmax
-// too).
+// too). Sparse X goes through the sparse first layer.
 template <typename T>
-void forward(const Architecture& arch, const Parameters<T>& p, const T* X,
+void forward(const Architecture& arch, const Parameters<T>& p, const Inputs<T>& X,
              const std::int64_t* rows, std::ptrdiff_t n, T* const* outputs,
              T* const* preactivations, bool leave_logits) {
   const std::size_t L = arch.n_weight_layers();
   for (std::size_t l = 0; l < L; ++l) {
     const std::ptrdiff_t n_in = arch.layers[l], n_out = arch.layers[l + 1];
-    const MatrixView<T> in =
-        l == 0 ? row_major(X, n_in, rows) : row_major<T>(outputs[l - 1], n_in);
     const bool last = l + 1 == L;
     const Activation act = arch.activation_of(l);
     const bool in_epilogue = !last || (!leave_logits && act != Activation::softmax);
-    gemm<T>(n, n_out, n_in, in, row_major(p.W(l), n_out), outputs[l], n_out,
-            forward_epilogue(p.b(l), in_epilogue ? act : Activation::identity,
-                             preactivations ? preactivations[l] : nullptr, n_out));
+    T* const z = preactivations ? preactivations[l] : nullptr;
+    if (l == 0 && X.is_sparse())
+      sparse_forward(sparse_view(X.sparse, rows), n, n_out, p.W(0), p.b(0),
+                     in_epilogue ? act : Activation::identity, outputs[0], z);
+    else
+      gemm<T>(n, n_out, n_in,
+              l == 0 ? row_major(X.dense, n_in, rows) : row_major<T>(outputs[l - 1], n_in),
+              row_major(p.W(l), n_out), outputs[l], n_out,
+              forward_epilogue(p.b(l), in_epilogue ? act : Activation::identity, z, n_out));
     if (last && !leave_logits && act == Activation::softmax)
       activate_inplace(act, n, n_out, outputs[l]);
   }
@@ -73,31 +63,37 @@ void backward_data(const Architecture& arch, const Parameters<T>& p, std::size_t
 // The weight pass of layer l: the gradient of W[l] is input.T @ delta (n rows), of b[l] the
 // column sums of delta (into bias_gradient). With store_gradient both go to `gradient` (laid out
 // like the parameters); otherwise W[l] and b[l] take the plan's step. `partial_sums` holds the
-// GEMM's partial sums between k-blocks for optimizer_rule.
+// GEMM's partial sums between k-blocks for optimizer_rule. With `sparse_input` (layer 0 only) the
+// input is those sparse rows, and the sparse weight pass replaces the GEMM.
 template <typename T>
 void backward_weights(const Architecture& arch, Parameters<T>& p, OptimizerState<T>& state,
                       std::size_t l, std::ptrdiff_t n, const MatrixView<T>& input,
                       const T* delta, const StepPlan<T>& plan, T* bias_gradient, T* gradient,
-                      T* partial_sums) {
+                      T* partial_sums,
+                      const kernels::SparseView<T>* sparse_input = nullptr) {
   const std::ptrdiff_t n_in = arch.layers[l], n_out = arch.layers[l + 1];
   const MatrixView<T> dz = row_major<T>(delta, n_out);
   const MatrixView<T> x_t = input.transposed();
   column_sums(n, n_out, delta, bias_gradient);
   const std::size_t w = p.weight_offset[l], b = p.bias_offset[l];
+  if (sparse_input)
+    sparse_weight_pass(*sparse_input, n, n_in, n_out, delta, plan, p.W(l), state.at(w),
+                       plan.update == WeightUpdate::store_gradient ? gradient + w
+                                                                   : partial_sums + w);
   T* bias = p.b(l);
   switch (plan.update) {
     case WeightUpdate::store_gradient:
-      gemm<T>(n_in, n_out, n, x_t, dz, gradient + w, n_out, store_gradient<T>());
+      if (!sparse_input) gemm<T>(n_in, n_out, n, x_t, dz, gradient + w, n_out, store_gradient<T>());
       std::copy(bias_gradient, bias_gradient + n_out, gradient + b);
       break;
     case WeightUpdate::sgd:
-      gemm<T>(n_in, n_out, n, x_t, dz, p.W(l), n_out, sgd_step(plan.lr, plan.keep));
+      if (!sparse_input) gemm<T>(n_in, n_out, n, x_t, dz, p.W(l), n_out, sgd_step(plan.lr, plan.keep));
       for (std::ptrdiff_t j = 0; j < n_out; ++j) bias[j] -= plan.lr * bias_gradient[j];
       break;
     case WeightUpdate::momentum: {
-      T* velocity = state.at(w).array[0];
-      gemm<T>(n_in, n_out, n, x_t, dz, velocity, n_out,
-              momentum_step(plan.lr, plan.mu, p.W(l), n_out));
+      if (!sparse_input)
+        gemm<T>(n_in, n_out, n, x_t, dz, state.at(w).array[0], n_out,
+                momentum_step(plan.lr, plan.mu, p.W(l), n_out));
       T* bias_velocity = state.at(b).array[0];
       for (std::ptrdiff_t j = 0; j < n_out; ++j) {
         bias_velocity[j] = plan.mu * bias_velocity[j] - plan.lr * bias_gradient[j];
@@ -106,8 +102,9 @@ void backward_weights(const Architecture& arch, Parameters<T>& p, OptimizerState
       break;
     }
     case WeightUpdate::optimizer_rule:
-      gemm<T>(n_in, n_out, n, x_t, dz, partial_sums + w, n_out,
-              optimizer_step(&plan.rule, p.W(l), state.at(w), n_out));
+      if (!sparse_input)
+        gemm<T>(n_in, n_out, n, x_t, dz, partial_sums + w, n_out,
+                optimizer_step(&plan.rule, p.W(l), state.at(w), n_out));
       apply_update(plan.rule, bias, bias_gradient, state.at(b), n_out, /*decay=*/false);
       break;
   }

@@ -280,4 +280,59 @@ class UpdateTester {
   bool decay_ = false;
 };
 
+// The sparse first layer's two kernels on a random CSR matrix with empty rows, repeated and
+// unsorted columns, read through a shuffled row index, over the column range [j0, j1).
+template <typename T>
+class SparseTester {
+ public:
+  SparseTester& rows(std::ptrdiff_t v) { n_ = v; return *this; }
+  SparseTester& inputs(std::ptrdiff_t v) { n_in_ = v; return *this; }
+  SparseTester& width(std::ptrdiff_t v) { n_out_ = v; return *this; }
+  SparseTester& columns(std::ptrdiff_t j0, std::ptrdiff_t j1) { j0_ = j0; j1_ = j1; return *this; }
+  SparseTester& activation(fastbp::Activation a) { act_ = a; return *this; }
+
+  void test(const std::string& level) const {
+    std::vector<T> fast[3], ref[3];
+    at_level(level, [&] { run(fast); });
+    at_level("reference", [&] { run(ref); });
+    const std::string what = level + " sparse n=" + std::to_string(n_) + " in=" +
+                             std::to_string(n_in_) + " out=" + std::to_string(n_out_) + " [" +
+                             std::to_string(j0_) + "," + std::to_string(j1_) + ") " +
+                             fastbp::to_string(act_);
+    const char* names[] = {"forward output", "forward pre-activation", "scattered gradient"};
+    for (int i = 0; i < 3; ++i)
+      CHECK_CLOSE(worst_difference(fast[i], ref[i]), 0.0, sizeof(T) == 4 ? 1e-5 : 1e-13,
+                  what + ": " + names[i]);
+  }
+
+ private:
+  void run(std::vector<T> (&out)[3]) const {
+    std::mt19937 rng(7);
+    std::vector<std::int64_t> indptr{0}, indices, order;
+    for (std::ptrdiff_t i = 0; i < n_; ++i) {
+      const int stored = int(rng() % 6);  // 0: an empty row
+      for (int k = 0; k < stored; ++k) indices.push_back(std::int64_t(rng() % std::uint32_t(n_in_)));
+      if (stored > 1) indices.push_back(indices.back());  // a repeated column adds up
+      indptr.push_back(std::int64_t(indices.size()));
+      order.push_back(n_ - 1 - i);
+    }
+    const std::vector<T> values = normal_values<T>(indices.size(), 41);
+    const std::vector<T> W = normal_values<T>(std::size_t(n_in_ * n_out_), 42, 0.3);
+    const std::vector<T> b = normal_values<T>(std::size_t(n_out_), 43);
+    const std::vector<T> d = normal_values<T>(std::size_t(n_ * n_out_), 44);
+    const fastbp::kernels::SparseView<T> x{indptr.data(), indices.data(), values.data(),
+                                           order.data()};
+    const auto& kern = fastbp::kernels::kernel_table<T>();
+    out[0].assign(std::size_t(n_ * n_out_), T(-7));  // outside [j0, j1) must stay -7
+    out[1].assign(std::size_t(n_ * n_out_), T(-7));
+    kern.sparse_forward(x, 0, n_, W.data(), n_out_, b.data(), act_, j0_, j1_, out[0].data(),
+                        out[1].data(), n_out_);
+    out[2] = normal_values<T>(std::size_t(n_in_ * n_out_), 45);
+    kern.sparse_scatter(x, n_, d.data(), n_out_, T(-0.5), out[2].data(), n_out_, j0_, j1_);
+  }
+
+  std::ptrdiff_t n_ = 1, n_in_ = 1, n_out_ = 1, j0_ = 0, j1_ = 1;
+  fastbp::Activation act_ = fastbp::Activation::identity;
+};
+
 }  // namespace fastbp_test

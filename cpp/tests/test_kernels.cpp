@@ -136,6 +136,20 @@ void test_online_kernels(const std::string& level) {
 }
 
 template <typename T>
+void test_sparse_kernels(const std::string& level) {
+  for (std::ptrdiff_t width : {1, 7, 17, 33, 129})
+    for (Activation act : {Activation::identity, Activation::relu, Activation::tanh, Activation::gelu})
+      for (std::ptrdiff_t rows : {1, 9}) {
+        fastbp_test::SparseTester<T>().rows(rows).inputs(23).width(width).columns(0, width)
+            .activation(act).test(level);
+        // A thread's share of the columns: starting inside a row, ending before its end.
+        if (width > 2)
+          fastbp_test::SparseTester<T>().rows(rows).inputs(23).width(width)
+              .columns(1, width - 1).activation(act).test(level);
+      }
+}
+
+template <typename T>
 void test_finite_check(const std::string& level) {
   fastbp_test::at_level(level, [&] {
     const auto all_finite = fastbp::kernels::kernel_table<T>().all_finite;
@@ -174,6 +188,8 @@ int main() {
     test_update_rules<double>(level);
     test_online_kernels<float>(level);
     test_online_kernels<double>(level);
+    test_sparse_kernels<float>(level);
+    test_sparse_kernels<double>(level);
     test_finite_check<float>(level);
     test_finite_check<double>(level);
   }

@@ -145,6 +145,50 @@ void test_bad_input_throws() {
   CHECK(throws_invalid_argument([] { fastbp::parse_activation("swish"); }));
 }
 
+// The public API's sparse input: fit on CSR rows leaves the weights that fit on the same rows
+// densified does (Adam: every row of W[0] moves, the untouched ones by their moments).
+void test_sparse_rows_train_like_their_dense_matrix() {
+  const std::ptrdiff_t n = 9, n_in = 13;
+  std::vector<std::int64_t> indptr{0}, indices;
+  std::vector<double> values, dense(std::size_t(n * n_in), 0.0);
+  std::mt19937 rng(3);
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    for (int k = 0; k < int(i % 4); ++k) {  // row 0 is empty
+      const std::int64_t col = std::int64_t(rng() % n_in);
+      const double v = double(rng() % 100) / 50.0 - 1.0;
+      indices.push_back(col);
+      values.push_back(v);
+      dense[std::size_t(i * n_in + col)] += v;
+    }
+    indptr.push_back(std::int64_t(indices.size()));
+  }
+  std::vector<std::int64_t> labels(n);
+  for (std::ptrdiff_t i = 0; i < n; ++i) labels[std::size_t(i)] = i % 3;
+  Targets<double> t;
+  t.labels = labels.data();
+  fastbp::FitOptions options;
+  options.epochs = 3;
+  options.batch_size = 4;
+  options.optimizer = fastbp::Optimizer::adam(0.01);
+  Network<double> sparse_net({n_in, 6, 3}, Activation::tanh, Activation::softmax,
+                             Loss::softmax_ce, 5);
+  Network<double> dense_net({n_in, 6, 3}, Activation::tanh, Activation::softmax,
+                            Loss::softmax_ce, 5);
+  sparse_net.fit(fastbp::SparseRows<double>{indptr.data(), indices.data(), values.data()}, n, t,
+                 options);
+  dense_net.fit(dense.data(), n, t, options);
+  double worst = 0;
+  for (std::size_t p = 0; p < sparse_net.n_parameters(); ++p)
+    worst = std::fmax(worst, std::fabs(sparse_net.parameters()[p] - dense_net.parameters()[p]));
+  CHECK_CLOSE(worst, 0.0, 1e-12, "sparse fit against dense fit");
+  std::vector<std::int64_t> bad = indices;
+  bad[1] = n_in;  // a column past the last
+  CHECK(throws_invalid_argument([&] {
+    sparse_net.train_step(fastbp::SparseRows<double>{indptr.data(), bad.data(), values.data()},
+                          n, t, 0.1);
+  }));
+}
+
 }  // namespace
 
 int main() {
@@ -152,5 +196,6 @@ int main() {
   test_train_step_is_gradient_step();
   test_fit_learns_xor();
   test_bad_input_throws();
+  test_sparse_rows_train_like_their_dense_matrix();
   return fastbp_test::finish("test_network");
 }

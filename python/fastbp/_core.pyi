@@ -1,11 +1,22 @@
 # Type stub for the compiled module fastbp._core (cpp/bindings/). The public API is the fastbp
 # package; this module is its thin pybind11 layer.
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
 
 _F = TypeVar("_F", np.float32, np.float64)
+
+class _CSR(Protocol):
+    # a scipy.sparse CSR matrix or array, or fastbp._validation.SparseRows
+    format: str
+    indptr: Any
+    indices: Any
+    data: Any
+    shape: tuple[int, ...]
+
+# the samples of a call: a 2-D array or sparse rows (the sparse first layer)
+_X = Union[npt.ArrayLike, _CSR]
 
 __version__: str
 
@@ -71,26 +82,26 @@ class _Network(Generic[_F]):
     def parameters(self) -> npt.NDArray[_F]: ...
     def weight_offset(self, layer: int) -> int: ...
     def bias_offset(self, layer: int) -> int: ...
-    def predict(self, X: npt.ArrayLike) -> npt.NDArray[_F]: ...
-    def loss(self, X: npt.ArrayLike, values: npt.ArrayLike | None,
+    def predict(self, X: _X) -> npt.NDArray[_F]: ...
+    def loss(self, X: _X, values: npt.ArrayLike | None,
              labels: npt.ArrayLike | None, sample_weight: npt.ArrayLike | None = ...
              ) -> float: ...
-    def gradients(self, X: npt.ArrayLike, values: npt.ArrayLike | None,
+    def gradients(self, X: _X, values: npt.ArrayLike | None,
                   labels: npt.ArrayLike | None, sample_weight: npt.ArrayLike | None = ...
                   ) -> tuple[npt.NDArray[_F], float]: ...
     def flat_parameters(self) -> npt.NDArray[np.float64]: ...
     def set_flat_parameters(self, parameters: npt.ArrayLike) -> None: ...
-    def loss_and_gradient(self, parameters: npt.ArrayLike, X: npt.ArrayLike,
+    def loss_and_gradient(self, parameters: npt.ArrayLike, X: _X,
                           values: npt.ArrayLike | None, labels: npt.ArrayLike | None,
                           l2: float = ..., loss_scale: float = ...,
                           sample_weight: npt.ArrayLike | None = ...
                           ) -> tuple[float, npt.NDArray[np.float64]]: ...
-    def train_step(self, X: npt.ArrayLike, values: npt.ArrayLike | None,
+    def train_step(self, X: _X, values: npt.ArrayLike | None,
                    labels: npt.ArrayLike | None, optimizer: Optimizer | dict[str, Any],
                    sample_weight: npt.ArrayLike | None = ...) -> float: ...
     def reset_optimizer(self) -> None: ...
-    def fit(self, X: npt.ArrayLike, values: npt.ArrayLike | None, labels: npt.ArrayLike | None,
-            options: FitOptions, X_val: npt.ArrayLike | None = ...,
+    def fit(self, X: _X, values: npt.ArrayLike | None, labels: npt.ArrayLike | None,
+            options: FitOptions, X_val: _X | None = ...,
             val_values: npt.ArrayLike | None = ..., val_labels: npt.ArrayLike | None = ...,
             on_epoch: Callable[[dict[str, Any]], bool | None] | None = ...,
             progress: TrainingProgress | None = ...,

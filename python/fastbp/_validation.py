@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import sys
 
 import numpy as np
 
@@ -203,6 +204,61 @@ def matrix(name, value, dtype, n_cols=None, n_rows=None):
     if n_rows is not None and array.shape[0] != n_rows:
         raise ValueError(f"{name}: expected {n_rows} rows to match X, got shape {array.shape}")
     return _converted(name, array, dtype)
+
+
+class SparseRows:
+    """A CSR matrix as the core reads it in place: int64 ``indptr`` and ``indices``, ``data`` in
+    the model's dtype (finite), and its ``shape``. Rows are selected with an index array
+    (``x[rows]``), as fit's validation splits do."""
+
+    format = "csr"
+    __slots__ = ("indptr", "indices", "data", "shape")
+
+    def __init__(self, indptr, indices, data, shape):
+        self.indptr, self.indices, self.data, self.shape = indptr, indices, data, shape
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, lengths = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        # position k of the new rows is starts[row] + (k - indptr[row])
+        taken = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+        return SparseRows(indptr, self.indices[taken], self.data[taken],
+                          (len(rows), self.shape[1]))
+
+
+def is_sparse(value) -> bool:
+    """A scipy.sparse matrix or array (scipy is imported already if `value` is one)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(value)
+
+
+def sparse_rows(name, value, dtype, n_cols=None):
+    """A scipy.sparse matrix or array (any format) as `SparseRows`: at least one row, n_cols
+    columns, real and finite stored values."""
+    if isinstance(value, SparseRows):
+        if value.data.dtype == dtype and (n_cols is None or value.shape[1] == n_cols):
+            return value
+        value = _as_scipy(value)
+    if len(value.shape) != 2:
+        raise ValueError(f"{name}: expected a 2-D sparse matrix, got shape {value.shape}")
+    if value.shape[0] == 0 or value.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty matrix, got shape {value.shape}")
+    if n_cols is not None and value.shape[1] != n_cols:
+        raise ValueError(f"{name}: expected {n_cols} columns, got shape {value.shape}")
+    csr = value.tocsr()
+    if csr.data.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a sparse matrix of real numbers, got dtype "
+                        f"{csr.data.dtype}")
+    return SparseRows(np.ascontiguousarray(csr.indptr, dtype=np.int64),
+                      np.ascontiguousarray(csr.indices, dtype=np.int64),
+                      _converted(name, csr.data, dtype), tuple(csr.shape))
+
+
+def _as_scipy(x: SparseRows):
+    from scipy.sparse import csr_matrix
+    return csr_matrix((x.data, x.indices, x.indptr), shape=x.shape)
 
 
 def vector(name, value, dtype, size):

@@ -25,6 +25,9 @@ class MLP:
     a softmax output), then call `predict`. `fit` takes an optimizer (`fastbp.SGD`, `Adam`,
     `AdamW`, `RProp`), a learning-rate schedule, validation data and early stopping, and
     returns a `History`. `save`/`load` keep a trained model; `to_torch` hands it to PyTorch.
+    Every method that takes ``X`` also takes a scipy.sparse matrix or array (CSR is read in
+    place, other formats are converted): the first layer then gathers the rows of ``W[0]`` the
+    nonzeros select instead of multiplying by zeros, with the dense input's results.
     For scikit-learn pipelines use `fastbp.sklearn.MLPClassifier`/`MLPRegressor` instead.
 
     Parameters
@@ -147,10 +150,14 @@ class MLP:
                 f"loss={self._loss()!r}, dtype={self.dtype.name!r})")
 
     # -- inputs ---------------------------------------------------------------------------
-    def _X(self, X, name="X") -> np.ndarray:
+    def _X(self, X, name="X") -> np.ndarray | check.SparseRows:
+        """X as the core takes it: a C-contiguous array, or a scipy.sparse matrix's rows."""
         ready = check.ready_matrix(X, self._dtype, self._n_in)
-        return ready if ready is not None else check.matrix(name, X, self._dtype,
-                                                            n_cols=self._n_in)
+        if ready is not None:
+            return ready
+        if check.is_sparse(X) or isinstance(X, check.SparseRows):
+            return check.sparse_rows(name, X, self._dtype, n_cols=self._n_in)
+        return check.matrix(name, X, self._dtype, n_cols=self._n_in)
 
     def _T(self, T, n, name="T") -> tuple[np.ndarray | None, np.ndarray | None]:
         loss = self._net.loss_name

@@ -15,7 +15,9 @@ Differences from scikit-learn, all deliberate or not yet done:
   ``class_weight`` ("balanced" or a dict), which scikit-learn's MLP does not have.
 - ``MLPRegressor(loss="poisson")``: half the Poisson deviance with the log link (an exp
   output), computed from the logits, as scikit-learn's.
-- no sparse input yet.
+- sparse X (scipy.sparse CSR, CSC or COO, matrices or arrays) trains through a sparse first
+  layer, never densified, with the dense input's results (scikit-learn multiplies the sparse
+  matrix in scipy and updates every weight).
 - the same weight initialisation (the same numbers for the same ``random_state``) and the same
   update formulas (with full batches the weights after each epoch are scikit-learn's to 1e-9),
   but mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
@@ -288,7 +290,7 @@ class _BaseMLP(BaseEstimator):
         self.n_layers_ = len(layers)
         self.n_outputs_ = n_outputs
         model = self._model()
-        X = np.ascontiguousarray(X, dtype=model.dtype)
+        X = _samples(X, model.dtype)
         if values is not None:
             values = np.ascontiguousarray(values, dtype=model.dtype)
         if weights is not None:
@@ -429,8 +431,8 @@ class _BaseMLP(BaseEstimator):
         model takes the parameters. The trailing buffers of scikit-learn's signature are not
         needed."""
         model = self._model()
-        X = np.ascontiguousarray(X, dtype=model.dtype)
-        y = np.ascontiguousarray(np.asarray(y).reshape(len(X), -1), dtype=model.dtype)
+        X = _samples(X, model.dtype)
+        y = np.ascontiguousarray(np.asarray(y).reshape(X.shape[0], -1), dtype=model.dtype)
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=model.dtype)
         return model._net.loss_and_gradient(np.ascontiguousarray(packed_coef_inter,
@@ -483,13 +485,26 @@ class _BaseMLP(BaseEstimator):
 
     def _predict_raw(self, X):
         check_is_fitted(self, "n_iter_")
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._model().predict(np.asarray(X, dtype=self._model().dtype))
+        X = validate_data(self, X, dtype=(np.float64, np.float32), accept_sparse=_SPARSE_FORMATS,
+                          reset=False)
+        return self._model().predict(_samples(X, self._model().dtype))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
+
+
+# Sparse X of these formats is taken as it is: CSR is read in place, the others converted once.
+_SPARSE_FORMATS = ("csr", "csc", "coo")
+
+
+def _samples(X, dtype):
+    """Validated X as the core reads it: a C-contiguous array of `dtype`, or sparse rows (a
+    real sparse first layer, never densified)."""
+    if check.is_sparse(X):
+        return check.sparse_rows("X", X, dtype)
+    return np.ascontiguousarray(X, dtype=dtype)
 
 
 def _shared(arguments: dict) -> dict:
@@ -532,7 +547,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=reset)
+                             accept_sparse=_SPARSE_FORMATS, reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -655,7 +670,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _validate_input(self, X, y, incremental, reset):
         check.choice("loss", self.loss, ("squared_error", "poisson"))
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+                             dtype=(np.float64, np.float32), accept_sparse=_SPARSE_FORMATS,
+                             reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

@@ -28,10 +28,36 @@ struct Targets {
   const T* weights = nullptr;
 };
 
+// A sparse matrix's rows in compressed sparse row form (scipy's CSR): row i holds
+// values[indptr[i] .. indptr[i+1]) at the columns indices[...]. indptr[0] is 0 and never
+// decreases; columns may come in any order, and a repeated column adds up.
+template <typename T>
+struct SparseRows {
+  const std::int64_t* indptr = nullptr;
+  const std::int64_t* indices = nullptr;
+  const T* values = nullptr;
+};
+
+// The samples a call reads: a dense row-major matrix (a pointer converts implicitly, as every
+// call took before sparse input) or sparse rows. Sparse rows go through a sparse first layer: the
+// forward product gathers the rows of W[0] the nonzeros select, and the weight gradient touches
+// only those rows. Plain SGD then steps only those rows; an update that moves every row each step
+// (weight decay, momentum, Adam and the other optimizers with state) takes one more pass over
+// W[0] and its state, so the result is exactly the dense input's.
+template <typename T>
+struct Inputs {
+  const T* dense = nullptr;
+  SparseRows<T> sparse;
+  Inputs() = default;
+  Inputs(const T* x) : dense(x) {}  // NOLINT: implicit, like std::string_view from a pointer
+  Inputs(const SparseRows<T>& x) : sparse(x) {}  // NOLINT
+  bool is_sparse() const { return sparse.indptr != nullptr; }
+};
+
 // A held-out set evaluated after every epoch of fit.
 template <typename T>
 struct ValidationSet {
-  const T* X = nullptr;
+  Inputs<T> X;
   std::ptrdiff_t n = 0;
   Targets<T> targets;
 };
@@ -150,32 +176,32 @@ class Network {
   // out is (n, n_out). Safe to call from several threads at once; a call made while the model
   // trains (fit, train_step, gradients: serialised among themselves) waits for that call to
   // finish, except from the training thread itself (an epoch callback).
-  void predict(const T* X, std::ptrdiff_t n, T* out) const;
+  void predict(Inputs<T> X, std::ptrdiff_t n, T* out) const;
   // Mean loss over the n samples.
-  double loss(const T* X, std::ptrdiff_t n, const Targets<T>& targets) const;
+  double loss(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets) const;
   // Gradient of the mean loss, laid out like parameters(); returns the loss. Model unchanged.
-  double gradients(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T* grad);
+  double gradients(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets, T* grad);
   // Copies `values` (laid out like parameters()) into the parameters, as a training call: no
   // predict or loss on another thread sees them half written.
   void set_parameters(const T* values);
   // set_parameters(values), then gradients(...), as one training call (full-batch optimizers
   // outside fastbp: fastbp/objective.hpp).
-  double gradients_at(const T* values, const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+  double gradients_at(const T* values, Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                       T* grad);
   // One fused SGD step (with classical momentum when momentum > 0); returns the loss before it.
   // Throws DivergenceError, leaving the model unchanged, when that loss is not finite.
-  double train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets, T learning_rate,
+  double train_step(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets, T learning_rate,
                     T momentum = T(0));
   // One step of any optimizer; its state (velocity, moments, step sizes) persists between
   // steps and fit calls until the optimizer kind changes or reset_optimizer is called.
-  double train_step(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+  double train_step(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                     const Optimizer& optimizer);
   void reset_optimizer();
   // Mini-batch training over shuffled index permutations; the last partial batch is trained.
   // Throws DivergenceError naming the epoch and batch when a loss is not finite.
   // `progress` carries the schedule and stopping state into and out of the call (null: a fresh
   // start).
-  std::vector<EpochLog> fit(const T* X, std::ptrdiff_t n, const Targets<T>& targets,
+  std::vector<EpochLog> fit(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                             const FitOptions& options, const ValidationSet<T>* validation = nullptr,
                             const EpochCallback& on_epoch = nullptr,
                             const BatchCheck& between_batches = nullptr,

@@ -29,7 +29,7 @@ void set_flat_parameters(Network<T>& net, const double* flat);
 // this keeps both. One forward and one backward pass over the n rows; the parameters go in and
 // the gradient is taken as one training call (Network::gradients_at).
 template <typename T>
-double loss_and_gradient(Network<T>& net, const double* flat, const T* X, std::ptrdiff_t n,
+double loss_and_gradient(Network<T>& net, const double* flat, Inputs<T> X, std::ptrdiff_t n,
                          const Targets<T>& targets, double l2, double loss_scale, double* grad);
 
 }  // namespace fastbp

@@ -12,6 +12,8 @@
 //   pack                  operand packing
 //   online                whole-network batch-1 steps
 //   elementwise           optimizer rules on arrays, the finite check
+//   sparse                the first layer over sparse (CSR) input: gathered forward rows and
+//                         the scattered weight gradient
 //   reference.cpp         every kernel again in plain scalar loops: the oracle, last in the list
 // Shared by them: simd.inc (the SIMD vocabulary), vector_math.inc, gemm_tile.inc (the register
 // tile and the macro-kernel), and the descriptors (cpp/src/descriptors/).
@@ -243,6 +245,33 @@ using ApplyUpdate = void (*)(const UpdateRule<T>& rule, T* w, const T* g, StateP
 template <typename T>
 using AllFinite = bool (*)(const T* x, std::ptrdiff_t n);
 
+// ---- Sparse first layer ------------------------------------------------------------------------
+// A CSR matrix's rows: row r holds values[indptr[r] .. indptr[r+1]) at columns indices[...];
+// row i of the view is row row_index[i] (fit's shuffled batch), or row i.
+template <typename T>
+struct SparseView {
+  const std::int64_t* indptr;
+  const std::int64_t* indices;
+  const T* values;
+  const std::int64_t* row_index;
+  std::ptrdiff_t row(std::ptrdiff_t i) const { return row_index ? row_index[i] : i; }
+};
+
+// Forward over rows [i0, i1), columns [j0, j1) of the first layer: z = bias + the sum over row
+// i's stored x_ip of x_ip W[p, :] (the rows of W the nonzeros select), out = act(z); z also goes
+// to `preactivation` when set. out and preactivation have row stride ldo, W has ldw.
+template <typename T>
+using SparseForward = void (*)(const SparseView<T>& x, std::ptrdiff_t i0, std::ptrdiff_t i1,
+                               const T* w, std::ptrdiff_t ldw, const T* bias, Activation act,
+                               std::ptrdiff_t j0, std::ptrdiff_t j1, T* out, T* preactivation,
+                               std::ptrdiff_t ldo);
+// x.T @ d scattered: c[p, j0:j1] += alpha x_ip d[i, j0:j1] for every stored x_ip of rows [0, n).
+// Only the rows of c the nonzeros select are touched; threads own disjoint column ranges.
+template <typename T>
+using SparseScatter = void (*)(const SparseView<T>& x, std::ptrdiff_t n, const T* d,
+                               std::ptrdiff_t ldd, T alpha, T* c, std::ptrdiff_t ldc,
+                               std::ptrdiff_t j0, std::ptrdiff_t j1);
+
 // ---- The table --------------------------------------------------------------------------------
 
 template <typename T>
@@ -259,6 +288,8 @@ struct KernelTable {
   OnlineBackwardRule<T> online_backward_rule;
   ApplyUpdate<T> apply_update;
   AllFinite<T> all_finite;
+  SparseForward<T> sparse_forward;
+  SparseScatter<T> sparse_scatter;
 };
 
 struct KernelSet {
@@ -299,7 +330,14 @@ const KernelTable<T>& kernel_table();
   template <typename T>                                                                         \
   void apply_update(const UpdateRule<T>&, T*, const T*, StatePointers<T>, std::ptrdiff_t, bool); \
   template <typename T>                                                                         \
-  bool all_finite(const T*, std::ptrdiff_t);
+  bool all_finite(const T*, std::ptrdiff_t);                                                    \
+  template <typename T>                                                                         \
+  void sparse_forward(const SparseView<T>&, std::ptrdiff_t, std::ptrdiff_t, const T*,           \
+                      std::ptrdiff_t, const T*, Activation, std::ptrdiff_t, std::ptrdiff_t, T*, \
+                      T*, std::ptrdiff_t);                                                      \
+  template <typename T>                                                                         \
+  void sparse_scatter(const SparseView<T>&, std::ptrdiff_t, const T*, std::ptrdiff_t, T, T*,    \
+                      std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t);
 
 namespace avx512 {
 FASTBP_DECLARE_KERNELS

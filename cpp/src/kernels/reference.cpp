@@ -230,6 +230,29 @@ bool all_finite(const T* x, std::ptrdiff_t n) {
   return true;
 }
 
+template <typename T>
+void sparse_forward(const SparseView<T>& x, std::ptrdiff_t i0, std::ptrdiff_t i1, const T* w,
+                    std::ptrdiff_t ldw, const T* bias, Activation act, std::ptrdiff_t j0,
+                    std::ptrdiff_t j1, T* out, T* preactivation, std::ptrdiff_t ldo) {
+  for (std::ptrdiff_t i = i0; i < i1; ++i)
+    for (std::ptrdiff_t j = j0; j < j1; ++j) {
+      T z = bias[j];
+      for (std::int64_t k = x.indptr[x.row(i)]; k < x.indptr[x.row(i) + 1]; ++k)
+        z += x.values[k] * w[x.indices[k] * ldw + j];
+      if (preactivation) preactivation[i * ldo + j] = z;
+      out[i * ldo + j] = activate(act, z);
+    }
+}
+
+template <typename T>
+void sparse_scatter(const SparseView<T>& x, std::ptrdiff_t n, const T* d, std::ptrdiff_t ldd,
+                    T alpha, T* c, std::ptrdiff_t ldc, std::ptrdiff_t j0, std::ptrdiff_t j1) {
+  for (std::ptrdiff_t i = 0; i < n; ++i)
+    for (std::int64_t k = x.indptr[x.row(i)]; k < x.indptr[x.row(i) + 1]; ++k)
+      for (std::ptrdiff_t j = j0; j < j1; ++j)
+        c[x.indices[k] * ldc + j] += alpha * x.values[k] * d[i * ldd + j];
+}
+
 #define FASTBP_INSTANTIATE_REFERENCE(T)                                                          \
   template void gemm_forward<T>(const MacroBlock<T>&, const ForwardEpilogue<T>&, std::ptrdiff_t, \
                                 std::ptrdiff_t);                                                 \
@@ -248,7 +271,12 @@ bool all_finite(const T* x, std::ptrdiff_t n) {
                                         const UpdateRule<T>&);                                   \
   template void apply_update<T>(const UpdateRule<T>&, T*, const T*, StatePointers<T>,            \
                                 std::ptrdiff_t, bool);                                           \
-  template bool all_finite<T>(const T*, std::ptrdiff_t);
+  template bool all_finite<T>(const T*, std::ptrdiff_t);                                         \
+  template void sparse_forward<T>(const SparseView<T>&, std::ptrdiff_t, std::ptrdiff_t, const T*, \
+                                  std::ptrdiff_t, const T*, Activation, std::ptrdiff_t,           \
+                                  std::ptrdiff_t, T*, T*, std::ptrdiff_t);                        \
+  template void sparse_scatter<T>(const SparseView<T>&, std::ptrdiff_t, const T*, std::ptrdiff_t, \
+                                  T, T*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t);
 FASTBP_INSTANTIATE_REFERENCE(float)
 FASTBP_INSTANTIATE_REFERENCE(double)
 #undef FASTBP_INSTANTIATE_REFERENCE
