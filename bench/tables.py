@@ -169,6 +169,26 @@ def calls_table(record, name):
     return source + "\n\n" + "\n".join(lines)
 
 
+def sparse_table(record, name):
+    """bench/sparse.py: the sparse first layer against the densified input and scikit-learn."""
+    modes = list(record["optimizers"][0]["median"])
+    lines = ["| optimizer | " + " | ".join(f"{m} samples/s" for m in modes) +
+             " | sparse / densified | sparse / scikit-learn |",
+             "|---|" + "---|" * (len(modes) + 2)]
+    for row in record["optimizers"]:
+        med = row["median"]
+        cells = [row["optimizer"], *(f"{med[m]:,.0f}" for m in modes),
+                 f"{med['fastbp sparse'] / med['fastbp densified']:.1f}x",
+                 f"{med['fastbp sparse'] / med['scikit-learn sparse']:.1f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    source = (f"From `{name}`: {record['machine']['cpu']}, {record['threads']} threads, commit "
+              f"{_commit(record)}, {record['time_utc'][:10]}; `{record['command']}`: "
+              f"{record['layers']} relu/softmax, {record['samples']} samples of "
+              f"{record['density']:.2%} density, batch {record['batch']}, float32 (medians of "
+              f"{record['repeats']} interleaved repeats of whole epochs); {_versions(record)}.")
+    return source + "\n\n" + "\n".join(lines)
+
+
 def sklearn_table(record, name):
     """examples/compare_with_sklearn.py --results: fastbp.sklearn against scikit-learn."""
     sys.path.insert(0, str(ROOT / "examples"))
@@ -193,6 +213,8 @@ def table_of(path):
         return "sklearn", sklearn_table(record, name)
     if record.get("kind") == "calls":
         return "calls", calls_table(record, name)
+    if record.get("kind") == "sparse":
+        return "sparse", sparse_table(record, name)
     if "benchmarks" in record and "context" in record:
         return "optimizers", optimizer_table(record, name)
     sys.exit(f"{path}: neither a compare.py results file nor a Google Benchmark JSON file")

@@ -265,12 +265,15 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   const bool restore = options.restore_best && early_stopping;
   detail::AlignedVector<T> best_params;
   // Weights to fall back on when training diverges: a copy every few epochs, so that the copy
-  // costs well under 1% of the training even when an epoch is a single batch.
+  // costs well under 1% of the training even when an epoch is a single batch. Training that
+  // goes on through divergence (scikit-learn's estimators) never falls back: no copy, which
+  // for a wide sparse first layer would cost more than an epoch.
   detail::AlignedVector<T>& safe_params = m.safe_parameters;
-  if (safe_params.size() != m.params.values.size())
+  const bool keep_safe = options.stop_on_divergence;
+  if (keep_safe && safe_params.size() != m.params.values.size())
     detail::assign_or_explain(safe_params, m.params.values.size(), T(0),
                               "the copy of the parameters kept against divergence");
-  std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
+  if (keep_safe) std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
   int safe_epoch = 1;
   const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / n));
 
@@ -292,7 +295,7 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   history.reserve(std::size_t(options.epochs));
   CheckInterval check_interval;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-    if (epoch > 1 && (epoch - 1) % safe_every == 0) {
+    if (keep_safe && epoch > 1 && (epoch - 1) % safe_every == 0) {
       std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
       safe_epoch = epoch;
     }
