@@ -185,7 +185,9 @@ def sparse_table(record, name):
               f"{_commit(record)}, {record['time_utc'][:10]}; `{record['command']}`: "
               f"{record['layers']} relu/softmax, {record['samples']} samples of "
               f"{record['density']:.2%} density, batch {record['batch']}, float32 (medians of "
-              f"{record['repeats']} interleaved repeats of whole epochs); {_versions(record)}.")
+              f"{record['repeats']} interleaved repeats, each a fit call of "
+              f"{record.get('epochs_per_call', 1)} epochs, or as many partial_fit calls); "
+              f"{_versions(record)}.")
     return source + "\n\n" + "\n".join(lines)
 
 
