@@ -116,13 +116,15 @@ def main(argv=None):
               "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "commit": source_revision(), "machine": machine(), "versions": versions,
               "threads": args.threads, "layers": layers, "batch": args.batch,
-              "samples": args.samples, "epochs_per_call": args.epochs_per_call, "density": float(X.nnz / (X.shape[0] * X.shape[1])),
+              "samples": args.samples, "epochs_per_call": args.epochs_per_call,
+              "density": float(X.nnz / (X.shape[0] * X.shape[1])),
               "repeats": args.repeats, "seconds_per_repeat": args.seconds, "optimizers": []}
     print(f"# sparse input: {args.samples} samples, {layers} relu/softmax, batch {args.batch}, "
           f"{X.nnz / args.samples:.0f} nonzeros a row, float32, {args.threads} thread(s); "
           + ", ".join(f"{k} {v}" for k, v in versions.items()), flush=True)
     for opt in optimizers:
-        runs = {"fastbp sparse": fastbp_epochs(opt, X), "fastbp densified": fastbp_epochs(opt, dense),
+        runs = {"fastbp sparse": fastbp_epochs(opt, X),
+                "fastbp densified": fastbp_epochs(opt, dense),
                 "scikit-learn sparse": sklearn_epochs(opt)}
         rates = {name: [] for name in runs}
         with warnings.catch_warnings():

@@ -25,15 +25,30 @@ OPTIMIZERS = {
 
 
 def sparse_data(rng, n, n_in, density=0.2, dtype=np.float64):
-    """A CSR matrix with empty rows, duplicate and unsorted columns (non-canonical)."""
-    X = sparse.random(n, n_in, density=density, format="coo", random_state=rng, dtype=dtype)
-    # a repeated entry adds up, in any order
-    rows, cols = np.concatenate([X.row, X.row[:3]]), np.concatenate([X.col, X.col[:3]])
-    data = np.concatenate([X.data, np.full(min(3, X.nnz), 0.5, dtype=dtype)])
-    order = rng.permutation(len(rows))
-    X = sparse.csr_matrix((data[order], (rows[order], cols[order])), shape=(n, n_in))
-    X.has_canonical_format = False
-    return X
+    """A non-canonical CSR matrix: empty rows, columns in no order within a row, and repeated
+    columns (whose values add up), built from its three arrays so scipy keeps them as given."""
+    X = sparse.random(n, n_in, density=density, format="csr", random_state=rng, dtype=dtype)
+    indptr, indices, data = [0], [], []
+    for i in range(n):
+        cols = X.indices[X.indptr[i]:X.indptr[i + 1]] if i % 5 != 3 else X.indices[:0]
+        vals = X.data[X.indptr[i]:X.indptr[i + 1]] if i % 5 != 3 else X.data[:0]
+        if len(cols) > 1:  # repeat the first column, with a value of its own
+            cols, vals = np.append(cols, cols[0]), np.append(vals, dtype(0.5))
+        order = rng.permutation(len(cols))
+        indices.extend(cols[order])
+        data.extend(vals[order])
+        indptr.append(len(indices))
+    out = sparse.csr_matrix((np.array(data, dtype=dtype), np.array(indices), np.array(indptr)),
+                            shape=(n, n_in))
+    return out
+
+
+def test_the_test_data_is_not_canonical():
+    X = sparse_data(np.random.default_rng(0), 40, 30)
+    assert X.nnz > X.copy().tocoo().tocsr().nnz, "no repeated columns"
+    assert not all((np.diff(X.indices[X.indptr[i]:X.indptr[i + 1]]) > 0).all()
+                   for i in range(40)), "every row sorted"
+    assert (np.diff(X.indptr) == 0).any(), "no empty row"
 
 
 def two_models(layers, dtype, **kwargs):
@@ -178,6 +193,9 @@ def test_bad_sparse_input_is_refused_with_a_clear_error():
         net.predict(sparse.csr_matrix(np.eye(4, 5, dtype=complex)))
     # The core's own checks, reached by calling it directly with a corrupted structure.
     raw = net._net
+    for not_an_array in ("abc", [[1, "x"]], object(), {"a": 1}):
+        with pytest.raises((TypeError, ValueError)):  # numpy's own words, or ours
+            raw.predict(not_an_array)
     weights = [w.copy() for w in net.weights]
     for indptr, indices, what in [([0, 1, 2, 3, 9], [0, 1, 2, 3], "does not fit"),
                                   ([0, 2, 1, 3, 4], [0, 1, 2, 3], "must not decrease"),
@@ -196,9 +214,11 @@ def test_bad_sparse_input_is_refused_with_a_clear_error():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
-def test_the_sparse_kernels_take_their_threaded_paths(dtype, optimizer, threads):
-    """One weight layer, so the sparse forward and weight passes are the only kernels run."""
+@pytest.mark.parametrize("optimizer", ["sgd", "decay", "momentum", "adam", "gradients"])
+def test_the_sparse_passes_on_threads_give_the_dense_results(dtype, optimizer, threads):
+    """One weight layer, so the sparse forward and weight passes are the only kernels: with the
+    team's threads asserted, the step (or the stored gradient) must equal the dense one, which a
+    race between the threads' column ranges would break."""
     rng = np.random.default_rng(9)
     X = sparse_data(rng, 7, 129, density=0.3)
     T = rng.normal(size=(7, 33))
@@ -208,7 +228,46 @@ def test_the_sparse_kernels_take_their_threaded_paths(dtype, optimizer, threads)
     threads.assert_used()
     assert_close(predicted, b.predict(X.toarray()), dtype, "predictions")
     _core.reset_threads_used()
-    a.train_step(X, T, optimizer=OPTIMIZERS[optimizer]())
+    if optimizer == "gradients":
+        for ga, gb in zip(sum(a.gradients(X, T), []), sum(b.gradients(X.toarray(), T), [])):
+            assert_close(ga, gb, dtype, "gradients")
+    else:
+        a.train_step(X, T, optimizer=OPTIMIZERS[optimizer]())
+        b.train_step(X.toarray(), T, optimizer=OPTIMIZERS[optimizer]())
     threads.assert_used()
-    b.train_step(X.toarray(), T, optimizer=OPTIMIZERS[optimizer]())
     assert_same_model(a, b, dtype)
+
+
+def test_more_rows_than_a_chunk_of_inference():
+    """predict, loss and validation go through the rows 1024 at a time: the later chunks start
+    inside the sparse matrix."""
+    rng = np.random.default_rng(10)
+    X = sparse_data(rng, 2500, 40, density=0.05)
+    y = rng.integers(0, 3, size=2500)
+    a, b = two_models([40, 9, 3], "float64", output="softmax")
+    np.testing.assert_allclose(a.predict(X), b.predict(X.toarray()), rtol=1e-12, atol=1e-14)
+    assert a.loss(X, y) == pytest.approx(b.loss(X.toarray(), y), rel=1e-12)
+    ha = a.fit(X[:100], y[:100], epochs=1, validation_data=(X, y), seed=0)
+    hb = b.fit(X.toarray()[:100], y[:100], epochs=1, validation_data=(X.toarray(), y), seed=0)
+    assert ha.val_loss == pytest.approx(hb.val_loss, rel=1e-10)
+
+
+def test_sparse_input_is_never_densified():
+    """Two million columns: densified, 100 rows would take 1.6 GB; allocations made through
+    NumPy during training and prediction stay far below that."""
+    import tracemalloc
+    from fastbp.sklearn import MLPRegressor
+    rng = np.random.default_rng(11)
+    X = sparse.random(100, 2_000_000, density=2e-5, format="csr", random_state=rng)
+    y = rng.normal(size=100)
+    tracemalloc.start()
+    try:
+        net = fastbp.MLP([2_000_000, 2, 1], dtype="float64", seed=0)
+        net.fit(X, y, epochs=2, batch_size=50)
+        net.predict(X)
+        with pytest.warns(Warning):  # (two iterations do not converge)
+            MLPRegressor(hidden_layer_sizes=(2,), max_iter=2, random_state=0).fit(X, y).predict(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200e6, f"{peak / 1e6:.0f} MB allocated through NumPy: densified?"

@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,6 +56,15 @@ T* writable_data(py::array& a, const char* name) {
   return static_cast<T*>(a.mutable_data());
 }
 
+// A copy the caller cannot change while the core reads it with the GIL released: index arrays
+// (labels, a sparse matrix's structure) are checked once, and a change after the check could
+// make the core read or write outside its buffers.
+inline Labels owned_copy(const Labels& a) {
+  Labels out(a.size());
+  std::copy_n(a.data(), a.size(), out.mutable_data());
+  return out;
+}
+
 // Targets for n samples and the arrays that keep their data alive.
 template <typename T>
 struct BoundTargets {
@@ -78,6 +88,7 @@ BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::obje
   } else {
     b.labels = labels.cast<Labels>();
     require_shape(b.labels, name, {n});
+    b.labels = owned_copy(b.labels);
     b.targets.labels = b.labels.data();
   }
   if (!weights.is_none()) {
@@ -89,8 +100,9 @@ BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::obje
 }
 
 // The samples of a call and the arrays that keep their data alive: a 2-D array, or a scipy.sparse
-// CSR matrix or array (anything with format "csr", indptr, indices, data and shape), read in place
-// when its index arrays are int64 and its values are T, converted otherwise.
+// CSR matrix or array (anything with format "csr", indptr, indices, data and shape). A sparse
+// matrix's values are read in place when they are T; its index arrays are always copied (see
+// owned_copy), O(nonzeros) against the O(nonzeros x width) of the first layer.
 template <typename T>
 struct BoundInputs {
   fastbp::Inputs<T> inputs;
@@ -106,7 +118,7 @@ inline bool is_csr(const py::object& X) {
 }
 
 template <typename T>
-BoundInputs<T> bind_inputs(const py::object& X, const char* name, py::ssize_t cols) {
+BoundInputs<T> bind_inputs_unchecked(const py::object& X, const char* name, py::ssize_t cols) {
   BoundInputs<T> b;
   if (!is_csr(X)) {
     b.dense = X.cast<CArray<T>>();
@@ -125,11 +137,16 @@ BoundInputs<T> bind_inputs(const py::object& X, const char* name, py::ssize_t co
   b.indptr = X.attr("indptr").cast<Labels>();
   b.indices = X.attr("indices").cast<Labels>();
   b.values = X.attr("data").cast<CArray<T>>();
-  require_shape(b.indptr, "indptr of X", {b.n + 1});
+  if (b.indptr.ndim() != 1 || b.indptr.size() != b.n + 1)
+    throw py::value_error(std::string(name) + ": a sparse matrix's indptr must have " +
+                          std::to_string(b.n + 1) + " entries, got shape " + shape_of(b.indptr));
   if (b.indices.ndim() != 1 || b.values.ndim() != 1 || b.indices.size() != b.values.size())
-    throw py::value_error(std::string(name) + ": a sparse matrix's indices and data must be "
-                          "1-D arrays of one length, got shapes " + shape_of(b.indices) +
-                          " and " + shape_of(b.values));
+    throw py::value_error(std::string(name) +
+                          ": a sparse matrix's indices and data must be "
+                          "1-D arrays of one length, got shapes " +
+                          shape_of(b.indices) + " and " + shape_of(b.values));
+  b.indptr = owned_copy(b.indptr);
+  b.indices = owned_copy(b.indices);
   const std::int64_t stored = b.indptr.data()[b.n];
   if (stored < 0 || stored > b.indices.size())
     throw py::value_error(std::string(name) + ": indptr[-1] = " + std::to_string(stored) +
@@ -137,6 +154,18 @@ BoundInputs<T> bind_inputs(const py::object& X, const char* name, py::ssize_t co
                           " stored values");
   b.inputs = fastbp::SparseRows<T>{b.indptr.data(), b.indices.data(), b.values.data()};
   return b;
+}
+
+template <typename T>
+BoundInputs<T> bind_inputs(const py::object& X, const char* name, py::ssize_t cols) {
+  try {
+    return bind_inputs_unchecked<T>(X, name, cols);
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string(name) +
+                         ": expected a 2-D array of numbers or a "
+                         "scipy.sparse CSR matrix, got " +
+                         std::string(py::str(py::type::of(X).attr("__name__"))));
+  }
 }
 
 }  // namespace fastbp_bindings

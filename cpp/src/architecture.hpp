@@ -22,6 +22,13 @@ struct Architecture {
     for (std::ptrdiff_t size : layers) w = size > w ? size : w;
     return w;
   }
+  // The widest layer output: what deltas and gradient rows need (no delta has the input's
+  // width, which for sparse input can be a million columns).
+  std::ptrdiff_t widest_output() const {
+    std::ptrdiff_t w = 0;
+    for (std::size_t l = 1; l < layers.size(); ++l) w = layers[l] > w ? layers[l] : w;
+    return w;
+  }
 };
 
 }  // namespace fastbp::detail

@@ -39,8 +39,7 @@ inline void check_input(const Architecture& arch, const void* X, std::ptrdiff_t 
   if (n <= 0) fail("X: expected at least one sample, got " + std::to_string(n));
   if (X == nullptr) fail("X: null data pointer");
   // Every (n x width) buffer the network indexes must be addressable.
-  if (n > std::numeric_limits<std::ptrdiff_t>::max() / std::ptrdiff_t(element_size) /
-              arch.widest())
+  if (n > std::numeric_limits<std::ptrdiff_t>::max() / std::ptrdiff_t(element_size) / arch.widest())
     fail("X: " + std::to_string(n) + " samples overflow the size of the network's buffers");
 }
 
@@ -51,7 +50,8 @@ void check_input(const Architecture& arch, const Inputs<T>& X, std::ptrdiff_t n)
   if (!X.is_sparse()) return check_input(arch, X.dense, n, sizeof(T));
   check_input(arch, X.sparse.indptr, n, sizeof(T));
   const SparseRows<T>& x = X.sparse;
-  if (x.indptr[0] != 0) fail("X: a sparse matrix's indptr must start at 0, got " + std::to_string(x.indptr[0]));
+  if (x.indptr[0] != 0)
+    fail("X: a sparse matrix's indptr must start at 0, got " + std::to_string(x.indptr[0]));
   for (std::ptrdiff_t i = 0; i < n; ++i)
     if (x.indptr[i + 1] < x.indptr[i])
       fail("X: a sparse matrix's indptr must not decrease, got " + std::to_string(x.indptr[i]) +
@@ -62,8 +62,8 @@ void check_input(const Architecture& arch, const Inputs<T>& X, std::ptrdiff_t n)
   const std::int64_t columns = arch.layers[0];
   for (std::int64_t k = 0; k < nnz; ++k)
     if (x.indices[k] < 0 || x.indices[k] >= columns)
-      fail("X: column index " + std::to_string(x.indices[k]) + " of a stored value is outside [0, " +
-           std::to_string(columns) + ")");
+      fail("X: column index " + std::to_string(x.indices[k]) +
+           " of a stored value is outside [0, " + std::to_string(columns) + ")");
 }
 
 template <typename T>
@@ -84,8 +84,8 @@ void check_targets(const Architecture& arch, std::ptrdiff_t n, const Targets<T>&
     const std::ptrdiff_t width = arch.layers.back();
     for (std::ptrdiff_t i = 0; i < n * width; ++i)
       if (!(t.values[i] >= 0 && t.values[i] <= 1))
-        fail("targets: bce targets must lie in [0, 1], got " +
-             std::to_string(double(t.values[i])) + " at sample " + std::to_string(i / width));
+        fail("targets: bce targets must lie in [0, 1], got " + std::to_string(double(t.values[i])) +
+             " at sample " + std::to_string(i / width));
   }
   if (t.values && arch.loss.kind == Loss::poisson)
     for (std::ptrdiff_t i = 0; i < n * arch.layers.back(); ++i)

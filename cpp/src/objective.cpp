@@ -62,8 +62,9 @@ void set_flat_parameters(Network<T>& net, const double* flat) {
 }
 
 template <typename T>
-double loss_and_gradient(Network<T>& net, const double* flat, Inputs<T> X, std::ptrdiff_t n,
-                         const Targets<T>& targets, double l2, double loss_scale, double* grad) {
+double loss_and_gradient(Network<T>& net, const double* flat, typename Inputs<T>::Self X,
+                         std::ptrdiff_t n, const Targets<T>& targets, double l2, double loss_scale,
+                         double* grad) {
   if (n < 1)
     throw std::invalid_argument("X: the objective needs at least one row, got " +
                                 std::to_string(n));
@@ -92,11 +93,11 @@ double loss_and_gradient(Network<T>& net, const double* flat, Inputs<T> X, std::
   return loss + 0.5 * decay * squares;
 }
 
-#define FASTBP_INSTANTIATE(T)                                                                  \
-  template std::size_t flat_size(const Network<T>&);                                           \
-  template void get_flat_parameters(const Network<T>&, double*);                              \
-  template void set_flat_parameters(Network<T>&, const double*);                              \
-  template double loss_and_gradient(Network<T>&, const double*, Inputs<T>, std::ptrdiff_t,    \
+#define FASTBP_INSTANTIATE(T)                                                              \
+  template std::size_t flat_size(const Network<T>&);                                       \
+  template void get_flat_parameters(const Network<T>&, double*);                           \
+  template void set_flat_parameters(Network<T>&, const double*);                           \
+  template double loss_and_gradient(Network<T>&, const double*, Inputs<T>, std::ptrdiff_t, \
                                     const Targets<T>&, double, double, double*);
 FASTBP_INSTANTIATE(float)
 FASTBP_INSTANTIATE(double)

@@ -67,9 +67,8 @@ void backward_data(const Architecture& arch, const Parameters<T>& p, std::size_t
 // input is those sparse rows, and the sparse weight pass replaces the GEMM.
 template <typename T>
 void backward_weights(const Architecture& arch, Parameters<T>& p, OptimizerState<T>& state,
-                      std::size_t l, std::ptrdiff_t n, const MatrixView<T>& input,
-                      const T* delta, const StepPlan<T>& plan, T* bias_gradient, T* gradient,
-                      T* partial_sums,
+                      std::size_t l, std::ptrdiff_t n, const MatrixView<T>& input, const T* delta,
+                      const StepPlan<T>& plan, T* bias_gradient, T* gradient, T* partial_sums,
                       const kernels::SparseView<T>* sparse_input = nullptr) {
   const std::ptrdiff_t n_in = arch.layers[l], n_out = arch.layers[l + 1];
   const MatrixView<T> dz = row_major<T>(delta, n_out);
@@ -78,8 +77,9 @@ void backward_weights(const Architecture& arch, Parameters<T>& p, OptimizerState
   const std::size_t w = p.weight_offset[l], b = p.bias_offset[l];
   if (sparse_input)
     sparse_weight_pass(*sparse_input, n, n_in, n_out, delta, plan, p.W(l), state.at(w),
-                       plan.update == WeightUpdate::store_gradient ? gradient + w
-                                                                   : partial_sums + w);
+                       plan.update == WeightUpdate::store_gradient   ? gradient + w
+                       : plan.update == WeightUpdate::optimizer_rule ? partial_sums + w
+                                                                     : nullptr);
   T* bias = p.b(l);
   switch (plan.update) {
     case WeightUpdate::store_gradient:
@@ -87,7 +87,8 @@ void backward_weights(const Architecture& arch, Parameters<T>& p, OptimizerState
       std::copy(bias_gradient, bias_gradient + n_out, gradient + b);
       break;
     case WeightUpdate::sgd:
-      if (!sparse_input) gemm<T>(n_in, n_out, n, x_t, dz, p.W(l), n_out, sgd_step(plan.lr, plan.keep));
+      if (!sparse_input)
+        gemm<T>(n_in, n_out, n, x_t, dz, p.W(l), n_out, sgd_step(plan.lr, plan.keep));
       for (std::ptrdiff_t j = 0; j < n_out; ++j) bias[j] -= plan.lr * bias_gradient[j];
       break;
     case WeightUpdate::momentum: {

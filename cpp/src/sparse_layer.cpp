@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "optimizer_rules.hpp"
 #include "threading_internal.hpp"
 
 namespace fastbp::detail {
@@ -10,16 +11,19 @@ namespace {
 template <typename T>
 double nonzeros(const kernels::SparseView<T>& x, std::ptrdiff_t n) {
   double count = 0;
-  for (std::ptrdiff_t i = 0; i < n; ++i) count += double(x.indptr[x.row(i) + 1] - x.indptr[x.row(i)]);
+  for (std::ptrdiff_t i = 0; i < n; ++i)
+    count += double(x.indptr[x.row(i) + 1] - x.indptr[x.row(i)]);
   return count;
 }
 
-// [begin, end) of `total` for member t of a team of `team`, in multiples of `grain` so that no two
-// threads share a vector (or a cache line) of a row.
+// [begin, end) of `total` for member t of a team of `team`, in multiples of `grain`: split by
+// columns, no two threads write the same vector of a row (or the same cache line, where rows
+// start on one).
 inline std::pair<std::ptrdiff_t, std::ptrdiff_t> share(std::ptrdiff_t total, int t, int team,
                                                        std::ptrdiff_t grain) {
   const std::ptrdiff_t units = (total + grain - 1) / grain;
-  return {std::min(total, units * t / team * grain), std::min(total, units * (t + 1) / team * grain)};
+  return {std::min(total, units * t / team * grain),
+          std::min(total, units * (t + 1) / team * grain)};
 }
 
 // body(row_begin, row_end) over the n_in rows of a memory-bound pass touching `arrays` arrays.
@@ -73,13 +77,8 @@ void sparse_weight_pass(const kernels::SparseView<T>& x, std::ptrdiff_t n, std::
         std::fill(gradient + r0 * n_out, gradient + r1 * n_out, T(0));
       });
       scatter(x, n, n_out, delta, T(1), gradient, flops);
-      if (plan.update == WeightUpdate::optimizer_rule) {
-        const auto apply = kernels::kernel_table<T>().apply_update;
-        over_rows(n_in, n_out, 4, [&](std::ptrdiff_t r0, std::ptrdiff_t r1) {
-          apply(plan.rule, W + r0 * n_out, gradient + r0 * n_out, state.at(r0 * n_out),
-                (r1 - r0) * n_out, /*decay=*/true);
-        });
-      }
+      if (plan.update == WeightUpdate::optimizer_rule)
+        apply_update(plan.rule, W, gradient, state, n_in * n_out, /*decay=*/true);
       break;
     case WeightUpdate::sgd:
       if (plan.keep != T(1))

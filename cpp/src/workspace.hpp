@@ -18,9 +18,9 @@ struct Workspace {
   std::vector<T*> outputs;         // layer l's output, (capacity x layers[l+1])
   std::vector<T*> preactivations;  // layer l's pre-activation where the hidden activation's
                                    // derivative needs it, else null
-  T* delta[2] = {nullptr, nullptr};  // two buffers of (capacity x widest)
-  T* bias_gradient = nullptr;        // the widest layer
-  T* row_gradient = nullptr;         // the widest layer, for the online kernels' rule updates
+  T* delta[2] = {nullptr, nullptr};  // two buffers of (capacity x widest output)
+  T* bias_gradient = nullptr;        // the widest output
+  T* row_gradient = nullptr;         // the widest output, for the online kernels' rule updates
 
   void reserve(const Architecture& arch, std::ptrdiff_t n) {
     if (n <= capacity) return;
@@ -29,7 +29,7 @@ struct Workspace {
     // Every buffer starts on a cache line, as separate aligned allocations would.
     constexpr std::size_t line = kCacheLine / sizeof(T);
     const auto align_up = [](std::size_t count) { return (count + line - 1) / line * line; };
-    const std::size_t widest = align_up(std::size_t(arch.widest()));
+    const std::size_t widest = align_up(std::size_t(arch.widest_output()));
     const std::size_t delta_size = align_up(std::size_t(n) * widest);
     std::size_t outs = 0, zs = 0;
     for (std::size_t l = 0; l < L; ++l) {

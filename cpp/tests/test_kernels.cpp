@@ -138,7 +138,8 @@ void test_online_kernels(const std::string& level) {
 template <typename T>
 void test_sparse_kernels(const std::string& level) {
   for (std::ptrdiff_t width : {1, 7, 17, 33, 129})
-    for (Activation act : {Activation::identity, Activation::relu, Activation::tanh, Activation::gelu})
+    for (Activation act :
+         {Activation::identity, Activation::relu, Activation::tanh, Activation::gelu})
       for (std::ptrdiff_t rows : {1, 9}) {
         fastbp_test::SparseTester<T>().rows(rows).inputs(23).width(width).columns(0, width)
             .activation(act).test(level);

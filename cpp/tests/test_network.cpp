@@ -181,6 +181,20 @@ void test_sparse_rows_train_like_their_dense_matrix() {
   for (std::size_t p = 0; p < sparse_net.n_parameters(); ++p)
     worst = std::fmax(worst, std::fabs(sparse_net.parameters()[p] - dense_net.parameters()[p]));
   CHECK_CLOSE(worst, 0.0, 1e-12, "sparse fit against dense fit");
+  // The flat objective takes either kind of input as it comes (T deduced from the network).
+  std::vector<double> flat(fastbp::flat_size(dense_net)), g_dense(flat.size()),
+      g_sparse(flat.size());
+  fastbp::get_flat_parameters(dense_net, flat.data());
+  const double l_dense =
+      fastbp::loss_and_gradient(dense_net, flat.data(), dense.data(), n, t, 0.1, 1.0,
+                                g_dense.data());
+  const double l_sparse = fastbp::loss_and_gradient(
+      sparse_net, flat.data(),
+      fastbp::SparseRows<double>{indptr.data(), indices.data(), values.data()}, n, t, 0.1, 1.0,
+      g_sparse.data());
+  CHECK_CLOSE(l_sparse, l_dense, 1e-12, "objective on sparse rows");
+  for (std::size_t p = 0; p < flat.size(); ++p)
+    CHECK_CLOSE(g_sparse[p], g_dense[p], 1e-12, "objective gradient on sparse rows");
   std::vector<std::int64_t> bad = indices;
   bad[1] = n_in;  // a column past the last
   CHECK(throws_invalid_argument([&] {

@@ -25,8 +25,8 @@ class MLP:
     a softmax output), then call `predict`. `fit` takes an optimizer (`fastbp.SGD`, `Adam`,
     `AdamW`, `RProp`), a learning-rate schedule, validation data and early stopping, and
     returns a `History`. `save`/`load` keep a trained model; `to_torch` hands it to PyTorch.
-    Every method that takes ``X`` also takes a scipy.sparse matrix or array (CSR is read in
-    place, other formats are converted): the first layer then gathers the rows of ``W[0]`` the
+    Every method that takes ``X`` also takes a scipy.sparse matrix or array (CSR as it is,
+    other formats converted): the first layer then gathers the rows of ``W[0]`` the
     nonzeros select instead of multiplying by zeros, with the dense input's results.
     For scikit-learn pipelines use `fastbp.sklearn.MLPClassifier`/`MLPRegressor` instead.
 

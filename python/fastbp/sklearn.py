@@ -495,7 +495,7 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
-# Sparse X of these formats is taken as it is: CSR is read in place, the others converted once.
+# Sparse X of these formats is taken as it is: CSR used as it is, the others converted to it.
 _SPARSE_FORMATS = ("csr", "csc", "coo")
 
 

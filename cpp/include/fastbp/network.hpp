@@ -43,9 +43,11 @@ struct SparseRows {
 // forward product gathers the rows of W[0] the nonzeros select, and the weight gradient touches
 // only those rows. Plain SGD then steps only those rows; an update that moves every row each step
 // (weight decay, momentum, Adam and the other optimizers with state) takes one more pass over
-// W[0] and its state, so the result is exactly the dense input's.
+// W[0] and its state, so the result is the dense input's (up to rounding: the sums run in
+// another order).
 template <typename T>
 struct Inputs {
+  using Self = Inputs;  // for function templates that deduce T elsewhere (a non-deduced context)
   const T* dense = nullptr;
   SparseRows<T> sparse;
   Inputs() = default;

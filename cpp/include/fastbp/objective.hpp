@@ -27,9 +27,11 @@ void set_flat_parameters(Network<T>& net, const double* flat);
 // That is scikit-learn's objective for every loss it has: its squared error is reported
 // averaged over the outputs (loss_scale = 1 / n_out) but differentiated summed over them, and
 // this keeps both. One forward and one backward pass over the n rows; the parameters go in and
-// the gradient is taken as one training call (Network::gradients_at).
+// the gradient is taken as one training call (Network::gradients_at). T comes from `net` alone,
+// so X converts from a pointer or SparseRows as in Network's own calls.
 template <typename T>
-double loss_and_gradient(Network<T>& net, const double* flat, Inputs<T> X, std::ptrdiff_t n,
+double loss_and_gradient(Network<T>& net, const double* flat, typename Inputs<T>::Self X,
+                         std::ptrdiff_t n,
                          const Targets<T>& targets, double l2, double loss_scale, double* grad);
 
 }  // namespace fastbp
