@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 PEERS = {
     "fastbp-fit": ("fastbp_peer", "fit_runner", "fastbp", lambda t: {}),
     "fastbp-step": ("fastbp_peer", "train_step_runner", "fastbp", lambda t: {}),
+    "fastbp-1t": ("fastbp_peer", "fit_runner", "fastbp", lambda t: {"threads": 1}),
     "numpy": ("numpy_peer", "runner", "numpy", lambda t: {}),
     "torch": ("torch_peer", "runner", "torch", lambda t: {"threads": t}),
     "torch-1t": ("torch_peer", "runner", "torch", lambda t: {"threads": 1}),
@@ -45,7 +46,7 @@ PEERS = {
     "sklearn": ("sklearn_peer", "runner", "scikit-learn", lambda t: {}),
     "fann": ("fann_peer", "rate_runner", "FANN (C++ benchmark)", lambda t: {}),
 }
-FASTBP = ("fastbp-fit", "fastbp-step")
+FASTBP = ("fastbp-fit", "fastbp-step", "fastbp-1t")
 
 
 def parse_args(argv=None):
@@ -56,6 +57,9 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one repeat")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--background-load", type=int, default=0, metavar="N",
+                        help="run N busy processes (one spinning thread each) for the whole "
+                             "run, as a laptop's browser or a shared CI machine would")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--plot", type=Path, help="bar chart (PNG) of fastbp / best peer")
     parser.add_argument("--results", type=Path,
@@ -244,6 +248,22 @@ def main(argv=None):
         pass
 
     workloads = load_workloads(args.workloads)
+    load = start_background_load(args.background_load)
+    try:
+        return run_comparison(args, workloads, fastbp, make_data)
+    finally:
+        for process in load:
+            process.kill()
+            process.wait()
+
+
+def start_background_load(count):
+    """`count` processes each spinning one thread until killed: the competition for the cores
+    that a laptop's browser or a shared CI machine brings."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def run_comparison(args, workloads, fastbp, make_data):
     available, notes = [], []
     for name in args.peers:
         module, _, package, _ = PEERS[name]
@@ -262,7 +282,9 @@ def main(argv=None):
             notes.append(f"{name}: skipped ({package} not installed)")
     info = versions(available)
     print(f"# fastbp compare: {args.repeats} interleaved repeats of {args.seconds:g} s, "
-          f"{args.threads} thread(s), SIMD {fastbp.simd_level()}")
+          f"{args.threads} thread(s), SIMD {fastbp.simd_level()}"
+          + (f", {args.background_load} busy background process(es)" if args.background_load
+             else ""))
     print("# versions: " + ", ".join(f"{k} {v}" for k, v in info.items()))
     for note in notes:
         print(f"# {note}")
@@ -272,6 +294,7 @@ def main(argv=None):
               "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "commit": source_revision(), "machine": machine(), "versions": info,
               "threads": args.threads, "simd": fastbp.simd_level(), "repeats": args.repeats,
+              "background_load": args.background_load,
               "seconds_per_repeat": args.seconds, "notes": notes, "workloads": []}
     rows = []
     for w in workloads:

@@ -71,13 +71,19 @@ def best_peer(medians):
 
 
 def compare_table(record, name):
+    one_thread = any("fastbp-1t" in w["median"] for w in record["workloads"])
     lines = ["| workload | fastbp fit | fastbp train_step | "
+             + ("fastbp fit, 1 thread | default / 1 thread | " if one_thread else "")
              + " | ".join(c for c, _ in PEER_COLUMNS) + " | fastbp / best peer |",
-             "|---|---|---|" + "---|" * len(PEER_COLUMNS) + "---|"]
+             "|---|---|---|" + "---|---|" * one_thread + "---|" * len(PEER_COLUMNS) + "---|"]
     ratios = []
     for w in record["workloads"]:
         med = w["median"]
         cells = [w["name"], human(med.get("fastbp-fit")), human(med.get("fastbp-step"))]
+        if one_thread:
+            single = med.get("fastbp-1t")
+            cells += [human(single), f"{med['fastbp-fit'] / single:.2f}x"
+                      if single and med.get("fastbp-fit") else "—"]
         cells += [human(c[2]) + c[1] if c else "—" for c in best_modes(med)]
         best_name, best_rate = best_peer(med)
         fast = med.get("fastbp-fit")
@@ -91,7 +97,10 @@ def compare_table(record, name):
     source = (f"From `{name}`: {m['cpu']} ({', '.join(m.get('features', [])) or 'no AVX2'}), "
               f"{record['threads']} threads, SIMD level {record['simd']}, commit "
               f"{_commit(record)}, "
-              f"{record['time_utc'][:10]}; `{record['command']}`: {record['repeats']} interleaved "
+              f"{record['time_utc'][:10]}; `{record['command']}`: "
+              + (f"with {record['background_load']} busy background process(es) running, "
+                 if record.get("background_load") else "")
+              + f"{record['repeats']} interleaved "
               f"repeats of {record['seconds_per_repeat']:g} s, medians of samples/s; "
               f"{_versions(record)}. "
               "Each peer column shows the fastest of that peer's modes.")

@@ -28,6 +28,7 @@ def train_and_predict(seed: int) -> dict:
     y = rng.integers(0, 10, 256)
     net = fastbp.MLP([48, 64, 32, 10], hidden="tanh", output="softmax", dtype="float64",
                      seed=seed)
+    fastbp.parallel.set_adapt_to_load(False)  # teams must form on a loaded machine too
     with fastbp.parallel.threads_used() as used:
         history = net.fit(X, y, epochs=2, batch_size=32, lr=0.05, seed=seed)
         prediction = net.predict(X)

@@ -259,6 +259,7 @@ def test_the_objective_is_one_training_call():
     X, T = np.ones((8, 64)), np.zeros((8, 1))
     a = np.zeros(net._net.flat_parameters().size)
     b = np.full(a.size, 1e-3)
+    net._net.set_flat_parameters(a)  # (the watcher must not see the initial weights either)
     seen, stop = set(), threading.Event()
 
     def watch():

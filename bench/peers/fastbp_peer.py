@@ -17,16 +17,27 @@ def _targets(w, data):
     return data.labels if w.loss == "softmax_ce" else data.T
 
 
-def fit_runner(w, data):
+def fit_runner(w, data, threads=None):
     """Each call trains as many epochs as take about 0.1 s, in one `fit`, as a user would: the
-    per-call argument checks then cost what they cost in real use."""
+    per-call argument checks then cost what they cost in real use. With `threads`, on that many
+    threads (and the run's own setting back afterwards)."""
     net, targets = _net(w), _targets(w, data)
+
+    def train(epochs):
+        before = fastbp.get_num_threads()
+        fastbp.set_num_threads(threads or before)
+        try:
+            net.fit(data.X, targets, epochs=epochs, batch_size=w.batch, lr=LR, shuffle=True,
+                    seed=1)
+        finally:
+            fastbp.set_num_threads(before)
+
     start = time.perf_counter()
-    net.fit(data.X, targets, epochs=1, batch_size=w.batch, lr=LR, shuffle=True, seed=1)
+    train(1)
     epochs = max(1, int(0.1 / max(time.perf_counter() - start, 1e-6)))
 
     def run():
-        net.fit(data.X, targets, epochs=epochs, batch_size=w.batch, lr=LR, shuffle=True, seed=1)
+        train(epochs)
         return epochs * data.n
     return run
 

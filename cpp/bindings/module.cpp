@@ -131,6 +131,16 @@ epochs; the model is left with finite weights from before the divergence) and ML
   m.def("set_parallel_threshold", &fastbp::set_parallel_threshold, py::arg("flops_per_thread"));
   m.def("parallel_threshold", &fastbp::parallel_threshold);
   m.def("threads_used", &fastbp::threads_used);
+  m.def("set_adapt_to_load", &fastbp::set_adapt_to_load, py::arg("on"));
+  m.def("adapts_to_load", &fastbp::adapts_to_load);
+  m.def("load_adaptation", [] {
+    const fastbp::LoadAdaptation a = fastbp::load_adaptation();
+    py::dict d;
+    d["late_teams"] = a.late_teams;
+    d["back_offs"] = a.back_offs;
+    d["backing_off"] = a.backing_off;
+    return d;
+  });
   m.def("reset_threads_used", &fastbp::reset_threads_used);
   m.def("simd_level", &fastbp::simd_level,
         R"(The kernel level in use: "avx512", "avx2", "portable" or "reference".

@@ -48,8 +48,10 @@ void column_sums(std::ptrdiff_t n, std::ptrdiff_t width, const T* x, T* out) {
 template <typename T>
 bool all_finite(const T* x, std::ptrdiff_t n) {
   const auto check = kernels::kernel_table<T>().all_finite;
-  // A memory-bound pass: about one flop per element decides the thread count.
-  const int threads = threads_for_work(double(n));
+  // A memory-bound pass that two cores hardly speed up: a team only for arrays of tens of MB.
+  // Every team leaves its workers spinning for about 10 ms afterwards, which on a busy machine
+  // takes a core from the caller's thread: not worth it for the check at the start of a call.
+  const int threads = threads_for_work(double(n), 4.0e6);
   if (threads <= 1) return check(x, n);
   std::atomic<bool> ok{true};
   run_team(threads, [&](int t, int team) {

@@ -2,13 +2,17 @@
 #include "fastbp/threading.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
+#include "load_monitor.hpp"
 #include "threading_internal.hpp"
 
 namespace fastbp {
@@ -44,6 +48,17 @@ alignas(64) std::atomic<bool> team_pool_exists{false};
 // Set in a child forked after that: its OpenMP pool has no threads, so it must never start a team.
 alignas(64) std::atomic<bool> forked_after_teams{false};
 alignas(64) std::atomic<int> largest_team{1};
+
+// The monitor is updated under its mutex once per team; the kernels read only the end of the
+// current back-off, from an atomic of its own.
+alignas(64) std::atomic<bool> adapt_to_load{true};
+alignas(64) std::atomic<std::int64_t> back_off_until{INT64_MIN};
+std::atomic<long long> late_teams{0}, back_offs{0};  // copies for load_adaptation, lock-free
+std::mutex monitor_mutex;
+detail::LoadMonitor& monitor() {
+  static detail::LoadMonitor m;
+  return m;
+}
 
 void on_fork_child() {
   if (team_pool_exists.load(std::memory_order_relaxed))
@@ -94,6 +109,22 @@ void reset_threads_used() {
   largest_team.store(1, std::memory_order_relaxed);
 }
 
+void set_adapt_to_load(bool on) {
+  adapt_to_load.store(on, std::memory_order_relaxed);
+  if (!on) back_off_until.store(INT64_MIN, std::memory_order_relaxed);
+}
+
+bool adapts_to_load() { return adapt_to_load.load(std::memory_order_relaxed); }
+
+LoadAdaptation load_adaptation() {
+  LoadAdaptation a;
+  a.late_teams = late_teams.load(std::memory_order_relaxed);
+  a.back_offs = back_offs.load(std::memory_order_relaxed);
+  a.backing_off = adapts_to_load() &&
+                  detail::team_clock_ns() < back_off_until.load(std::memory_order_relaxed);
+  return a;
+}
+
 namespace detail {
 
 int threads_for_work(double flops, double min_flops_per_thread) {
@@ -112,6 +143,54 @@ int threads_for_work(double flops, double min_flops_per_thread) {
 void note_team_starting() {
   if (!team_pool_exists.load(std::memory_order_relaxed))  // written once, not at every team
     team_pool_exists.store(true, std::memory_order_relaxed);
+}
+
+bool backing_off_now() {
+  return adapt_to_load.load(std::memory_order_relaxed) &&
+         team_clock_ns() < back_off_until.load(std::memory_order_relaxed);
+}
+
+void back_off_for(std::int64_t ns) {
+  back_off_until.store(team_clock_ns() + ns, std::memory_order_relaxed);
+}
+
+std::int64_t team_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Preemptions of the calling thread since its previous sample, sampled at most every 5 ms (a
+// getrusage call costs about a microsecond); 0 when the last sample is older than 50 ms (the
+// thread was idle or on one thread in between: nothing to compare).
+int recent_preemptions(std::int64_t now_ns) {
+#if defined(RUSAGE_THREAD)
+  constexpr std::int64_t kEvery = 5'000'000, kStale = 50'000'000;
+  thread_local std::int64_t last_sample = INT64_MIN / 2;
+  thread_local long last_count = 0;
+  if (now_ns - last_sample < kEvery) return 0;
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
+  const long count = usage.ru_nivcsw;
+  const int preempted = now_ns - last_sample <= kStale ? int(count - last_count) : 0;
+  last_sample = now_ns;
+  last_count = count;
+  return preempted;
+#else
+  (void)now_ns;
+  return 0;
+#endif
+}
+
+void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns) {
+  if (!adapt_to_load.load(std::memory_order_relaxed)) return;
+  const bool preempted = recent_preemptions(end_ns) >= 2;
+  std::lock_guard<std::mutex> lock(monitor_mutex);
+  LoadMonitor& m = monitor();
+  m.record(start_ns, end_ns - start_ns, lost_ns, preempted);
+  back_off_until.store(m.back_off_until_ns(), std::memory_order_relaxed);
+  late_teams.store(m.late_teams(), std::memory_order_relaxed);
+  back_offs.store(m.back_offs(), std::memory_order_relaxed);
 }
 
 void note_team_size(int size) {

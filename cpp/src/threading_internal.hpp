@@ -5,6 +5,9 @@
 // threads, and the first team would wait for them forever).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
@@ -18,6 +21,8 @@ inline constexpr double kMinFlopsPerThread = 2.0e5;
 // How many threads a piece of work of this many flops should use: 1 below the break-even (the
 // measured `min_flops_per_thread`, or the threshold set by set_parallel_threshold), never more
 // than the setting or the processors, and 1 in a child forked after this process ran teams.
+// Kernels plan their blocking for this count whatever the load; run_team may then run the plan
+// on one thread (see backing_off_now), so results do not depend on how busy the machine is.
 int threads_for_work(double flops, double min_flops_per_thread = kMinFlopsPerThread);
 
 // Bookkeeping of run_team: the pool now exists (what a fork must know), and the team's size
@@ -25,19 +30,55 @@ int threads_for_work(double flops, double min_flops_per_thread = kMinFlopsPerThr
 void note_team_starting();
 void note_team_size(int size);
 
+// The load monitor's view of a team (load_monitor.hpp): a steady clock, and the time the team
+// lost waiting for members that were off their cores: the last member's late start, the longest
+// any member waited at the team's barriers, and the spread of the members' finishing times.
+std::int64_t team_clock_ns();
+// True while the load monitor has the kernels on one thread; back_off_for(ns) starts such a
+// period (tests use it to check that results do not change).
+bool backing_off_now();
+void back_off_for(std::int64_t ns);
+void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns);
+// This thread's wait at team_barrier since its team started.
+inline thread_local std::int64_t barrier_wait_ns = 0;
+
+inline void atomic_max(std::atomic<std::int64_t>& a, std::int64_t v) {
+  std::int64_t seen = a.load(std::memory_order_relaxed);
+  while (v > seen && !a.compare_exchange_weak(seen, v, std::memory_order_relaxed)) {
+  }
+}
+
 // Runs body(thread_index, team_size) on `threads` threads; with one, on the calling thread with
-// no OpenMP call at all. The body may call team_barrier(team_size).
+// no OpenMP call at all. The body may call team_barrier(team_size). While the machine is busy
+// (backing_off_now) the body runs as a team of one: the same work, split the same way by what it
+// plans, in the same arithmetic.
 template <typename Body>
 void run_team(int threads, Body&& body) {
 #if defined(_OPENMP)
+  if (threads > 1 && backing_off_now()) threads = 1;
   if (threads > 1) {
     note_team_starting();
+    const std::int64_t start = team_clock_ns();
+    std::atomic<std::int64_t> last_start{start}, longest_wait{0}, first_end{INT64_MAX}, last_end{0};
 #pragma omp parallel num_threads(threads)
     {
       const int index = omp_get_thread_num(), size = omp_get_num_threads();
-      if (index == 0) note_team_size(size);
+      if (index == 0)
+        note_team_size(size);
+      else
+        atomic_max(last_start, team_clock_ns());
+      barrier_wait_ns = 0;
       body(index, size);
+      const std::int64_t end = team_clock_ns();
+      atomic_max(longest_wait, barrier_wait_ns);
+      atomic_max(last_end, end);
+      std::int64_t seen = first_end.load(std::memory_order_relaxed);
+      while (end < seen && !first_end.compare_exchange_weak(seen, end, std::memory_order_relaxed)) {
+      }
     }
+    note_team_timing(
+        start, team_clock_ns(),
+        (last_start.load() - start) + longest_wait.load() + (last_end.load() - first_end.load()));
     return;
   }
 #endif
@@ -48,7 +89,9 @@ void run_team(int threads, Body&& body) {
 inline void team_barrier(int team_size) {
 #if defined(_OPENMP)
   if (team_size > 1) {
+    const std::int64_t before = team_clock_ns();
 #pragma omp barrier
+    barrier_wait_ns += team_clock_ns() - before;
   }
 #else
   (void)team_size;

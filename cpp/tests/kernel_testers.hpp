@@ -143,6 +143,7 @@ class GemmTester {
         fastbp::detail::update_rule<T>(optimizer_, optimizer_.learning_rate, 3);
     fastbp::set_num_threads(threads_);
     fastbp::set_parallel_threshold(0);
+    fastbp::set_adapt_to_load(false);  // on a loaded machine too, the teams must form
     fastbp::reset_threads_used();
     switch (pass_) {
       case Pass::forward:
@@ -176,6 +177,7 @@ class GemmTester {
     }
     r.threads_used = fastbp::threads_used();
     fastbp::set_parallel_threshold(-1);
+    fastbp::set_adapt_to_load(true);
     fastbp::set_num_threads(1);
     if (pass_ == Pass::optimizer) r.c.assign(r.c.size(), T(0));  // partial sums: not a result
     return r;
@@ -311,7 +313,8 @@ class SparseTester {
     std::vector<std::int64_t> indptr{0}, indices, order;
     for (std::ptrdiff_t i = 0; i < n_; ++i) {
       const int stored = int(rng() % 6);  // 0: an empty row
-      for (int k = 0; k < stored; ++k) indices.push_back(std::int64_t(rng() % std::uint32_t(n_in_)));
+      for (int k = 0; k < stored; ++k)
+        indices.push_back(std::int64_t(rng() % std::uint32_t(n_in_)));
       if (stored > 1) indices.push_back(indices.back());  // a repeated column adds up
       indptr.push_back(std::int64_t(indices.size()));
       order.push_back(n_ - 1 - i);

@@ -2,7 +2,10 @@
 and what happens in a forked child process.
 
 Each parallel kernel uses several threads only above a measured amount of work per thread, so
-small networks never pay for a fork/join. A child process forked (``multiprocessing``'s default
+small networks never pay for a fork/join. On a busy machine (other processes competing for the
+cores) the kernels notice their thread teams starting late and run on one thread for a while
+before trying again, so that default threads are never much slower than one
+(`set_adapt_to_load`, `load_adaptation`). A child process forked (``multiprocessing``'s default
 "fork" start method on Linux before Python 3.14, joblib's "multiprocessing" backend, gunicorn,
 Celery) after fastbp ran threads trains and predicts on one thread: GNU OpenMP cannot start threads
 in such a child, and waiting for them would hang. Use the "spawn" or "forkserver" start method to
@@ -90,6 +93,28 @@ def parallel_threshold() -> float | None:
     """
     value = _core.parallel_threshold()
     return None if value < 0 else value
+
+
+def set_adapt_to_load(on: bool) -> None:
+    """Whether the kernels back off to one thread while the machine is busy (on by default).
+    Off, every team has the size its work asks for, however late its threads start.
+
+    >>> import fastbp
+    >>> fastbp.parallel.set_adapt_to_load(False); fastbp.parallel.set_adapt_to_load(True)
+    """
+    _core.set_adapt_to_load(check.boolean("on", on))
+
+
+def load_adaptation() -> dict:
+    """What the load adaptation did since the process started: ``late_teams`` (thread teams
+    whose last member started a scheduler time slice late), ``back_offs`` (times the kernels
+    went to one thread) and ``backing_off`` (on one thread now).
+
+    >>> import fastbp
+    >>> sorted(fastbp.parallel.load_adaptation())
+    ['back_offs', 'backing_off', 'late_teams']
+    """
+    return _core.load_adaptation()
 
 
 class threads_used:

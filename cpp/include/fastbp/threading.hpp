@@ -31,6 +31,20 @@ void set_parallel_threshold(double flops_per_thread);
 // The threshold set by set_parallel_threshold, or a negative value for the measured ones.
 double parallel_threshold();
 
+// Busy machines: while other processes compete for the cores, a team member is often off its core
+// and every barrier waits for it, so teams run slower than one thread. The library notices late
+// teams and runs its kernels on one thread for a while (from 50 ms, doubling while it lasts, up
+// to 2 s), then tries its threads again. On by default; set_adapt_to_load(false) keeps every
+// team at the size the work asks for (tests that must take the threaded paths do this).
+void set_adapt_to_load(bool on);
+bool adapts_to_load();
+struct LoadAdaptation {
+  long long late_teams = 0;  // teams whose last member started a time slice late
+  long long back_offs = 0;   // times the kernels went to one thread
+  bool backing_off = false;  // on one thread now
+};
+LoadAdaptation load_adaptation();
+
 // The largest thread team any kernel ran since reset_threads_used() (1 if none): what tests read
 // to know that the threaded paths were really taken.
 int threads_used();

@@ -1,0 +1,121 @@
+// The load monitor's decisions (load_monitor.hpp) on made-up team timings: a quiet machine and a
+// woken thread's start-up never back off; late teams do, for longer while trials keep failing,
+// and from the start again once teams run on time.
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "check.hpp"
+#include "fastbp/fastbp.hpp"
+#include "load_monitor.hpp"
+#include "threading_internal.hpp"
+
+using fastbp::detail::LoadMonitor;
+
+namespace {
+
+constexpr std::int64_t kUs = 1000, kMs = 1000 * kUs;
+
+void test_quiet_machine_never_backs_off() {
+  LoadMonitor m;
+  std::int64_t now = 0;
+  for (int i = 0; i < 10000; ++i, now += 200 * kUs) {
+    // lateness of a spinning thread, of a woken one, and a hiccup every 100 ms (a late team,
+    // or a preemption sample)
+    const std::int64_t late = i % 500 == 0 ? 3 * kMs : (i % 3 == 0 ? 150 * kUs : 2 * kUs);
+    m.record(now, 100 * kUs, late, i % 500 == 250);
+    CHECK(!m.backing_off(now));
+  }
+  CHECK(m.back_offs() == 0);
+  CHECK(m.late_teams() == 40);
+}
+
+void test_late_teams_back_off_longer_while_trials_fail() {
+  LoadMonitor m;
+  std::int64_t now = 0;
+  m.record(now, 5 * kMs, 3 * kMs);
+  CHECK(!m.backing_off(now));  // one late team is not yet a busy machine
+  now += 6 * kMs;
+  m.record(now, 5 * kMs, 3 * kMs);
+  CHECK(m.backing_off(now + 10 * kMs));
+  CHECK(m.back_off_until_ns() == now + 5 * kMs + LoadMonitor::kFirstBackOffNs);
+  std::int64_t expected = LoadMonitor::kFirstBackOffNs;
+  for (int trial = 0; trial < 8; ++trial) {
+    now = m.back_off_until_ns() + kMs;  // the back-off is over: the threads are tried again
+    CHECK(!m.backing_off(now));
+    m.record(now, 5 * kMs, 10 * kUs);  // a trial's first team may well be on time
+    m.record(now, 5 * kMs, 3 * kMs);
+    m.record(now + 6 * kMs, 5 * kMs, 3 * kMs);
+    expected = expected * 2 > LoadMonitor::kLongestBackOffNs ? LoadMonitor::kLongestBackOffNs
+                                                             : expected * 2;
+    CHECK(m.current_back_off_ns() == expected);
+    CHECK(m.backing_off(now + 6 * kMs + expected / 2));
+    now += 6 * kMs;
+  }
+  CHECK(m.current_back_off_ns() == LoadMonitor::kLongestBackOffNs);
+  // The load is gone: on-time teams for long enough bring the first back-off back.
+  now = m.back_off_until_ns() + kMs;
+  for (int i = 0; i < 100000 && m.current_back_off_ns() != LoadMonitor::kFirstBackOffNs; ++i) {
+    m.record(now, 100 * kUs, 2 * kUs);
+    now += 100 * kUs;
+  }
+  CHECK(m.current_back_off_ns() == LoadMonitor::kFirstBackOffNs);
+  CHECK(!m.backing_off(now));
+}
+
+void test_preemptions_between_teams_back_off() {
+  LoadMonitor m;
+  std::int64_t now = 0;
+  for (int i = 0; i < 100 && !m.backing_off(now); ++i, now += 100 * kUs)
+    m.record(now, 50 * kUs, 2 * kUs, i % 50 == 49);  // a preemption sample every 5 ms
+  CHECK(m.backing_off(now));
+  CHECK(m.back_offs() == 1);
+}
+
+// Backing off runs the same plan on one thread: the weights after training are the same bits as
+// on a full team, so a busy machine never changes a seeded run's results.
+void test_backing_off_leaves_the_results_unchanged() {
+  const std::ptrdiff_t n = 64;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> X(std::size_t(n * 300)), T(std::size_t(n * 5));
+  for (float& v : X) v = normal(rng);
+  for (float& v : T) v = normal(rng);
+  fastbp::Targets<float> t;
+  t.values = T.data();
+  fastbp::FitOptions options;
+  options.epochs = 3;
+  options.batch_size = 32;
+  options.optimizer = fastbp::Optimizer::adam(0.01);
+  fastbp::set_num_threads(2);
+  fastbp::set_parallel_threshold(0);
+  std::vector<float> weights[2];
+  int teams[2];
+  for (int busy = 0; busy < 2; ++busy) {
+    fastbp::set_adapt_to_load(busy == 1);
+    if (busy) fastbp::detail::back_off_for(60'000'000'000);
+    fastbp::reset_threads_used();
+    fastbp::Network<float> net({300, 129, 33, 5}, fastbp::Activation::gelu,
+                               fastbp::Activation::identity, fastbp::Loss::mse, 7);
+    net.fit(X.data(), n, t, options);
+    teams[busy] = fastbp::threads_used();
+    weights[busy].assign(net.parameters(), net.parameters() + net.n_parameters());
+  }
+  fastbp::set_adapt_to_load(false);  // (ends the back-off)
+  fastbp::set_adapt_to_load(true);
+  fastbp::set_parallel_threshold(-1);
+  CHECK(teams[1] == 1);
+  CHECK(teams[0] == (std::thread::hardware_concurrency() > 1 ? 2 : 1));
+  CHECK(weights[0] == weights[1]);
+}
+
+}  // namespace
+
+int main() {
+  test_quiet_machine_never_backs_off();
+  test_late_teams_back_off_longer_while_trials_fail();
+  test_preemptions_between_teams_back_off();
+  test_backing_off_leaves_the_results_unchanged();
+  return fastbp_test::finish("test_load_monitor");
+}
