@@ -136,7 +136,7 @@ epochs; the model is left with finite weights from before the divergence) and ML
   m.def("load_adaptation", [] {
     const fastbp::LoadAdaptation a = fastbp::load_adaptation();
     py::dict d;
-    d["late_teams"] = a.late_teams;
+    d["late_signals"] = a.late_signals;
     d["back_offs"] = a.back_offs;
     d["backing_off"] = a.backing_off;
     return d;

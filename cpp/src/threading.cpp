@@ -53,7 +53,7 @@ alignas(64) std::atomic<int> largest_team{1};
 // current back-off, from an atomic of its own.
 alignas(64) std::atomic<bool> adapt_to_load{true};
 alignas(64) std::atomic<std::int64_t> back_off_until{INT64_MIN};
-std::atomic<long long> late_teams{0}, back_offs{0};  // copies for load_adaptation, lock-free
+std::atomic<long long> late_signals{0}, back_offs{0};  // copies for load_adaptation, lock-free
 std::mutex monitor_mutex;
 detail::LoadMonitor& monitor() {
   static detail::LoadMonitor m;
@@ -118,7 +118,7 @@ bool adapts_to_load() { return adapt_to_load.load(std::memory_order_relaxed); }
 
 LoadAdaptation load_adaptation() {
   LoadAdaptation a;
-  a.late_teams = late_teams.load(std::memory_order_relaxed);
+  a.late_signals = late_signals.load(std::memory_order_relaxed);
   a.back_offs = back_offs.load(std::memory_order_relaxed);
   a.backing_off = adapts_to_load() &&
                   detail::team_clock_ns() < back_off_until.load(std::memory_order_relaxed);
@@ -184,12 +184,12 @@ int recent_preemptions(std::int64_t now_ns) {
 
 void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns) {
   if (!adapt_to_load.load(std::memory_order_relaxed)) return;
-  const bool preempted = recent_preemptions(end_ns) >= 2;
+  const bool preempted = recent_preemptions(end_ns) >= 3;
   std::lock_guard<std::mutex> lock(monitor_mutex);
   LoadMonitor& m = monitor();
   m.record(start_ns, end_ns - start_ns, lost_ns, preempted);
   back_off_until.store(m.back_off_until_ns(), std::memory_order_relaxed);
-  late_teams.store(m.late_teams(), std::memory_order_relaxed);
+  late_signals.store(m.late_signals(), std::memory_order_relaxed);
   back_offs.store(m.back_offs(), std::memory_order_relaxed);
 }
 

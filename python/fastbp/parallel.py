@@ -106,13 +106,13 @@ def set_adapt_to_load(on: bool) -> None:
 
 
 def load_adaptation() -> dict:
-    """What the load adaptation did since the process started: ``late_teams`` (thread teams
+    """What the load adaptation did since the process started: ``late_signals`` (thread teams
     whose last member started a scheduler time slice late), ``back_offs`` (times the kernels
     went to one thread) and ``backing_off`` (on one thread now).
 
     >>> import fastbp
     >>> sorted(fastbp.parallel.load_adaptation())
-    ['back_offs', 'backing_off', 'late_teams']
+    ['back_offs', 'backing_off', 'late_signals']
     """
     return _core.load_adaptation()
 

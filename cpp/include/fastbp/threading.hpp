@@ -39,7 +39,7 @@ double parallel_threshold();
 void set_adapt_to_load(bool on);
 bool adapts_to_load();
 struct LoadAdaptation {
-  long long late_teams = 0;  // teams whose last member started a time slice late
+  long long late_signals = 0;  // windows of teams that mostly waited, preempted callers
   long long back_offs = 0;   // times the kernels went to one thread
   bool backing_off = false;  // on one thread now
 };
