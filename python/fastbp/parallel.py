@@ -106,9 +106,10 @@ def set_adapt_to_load(on: bool) -> None:
 
 
 def load_adaptation() -> dict:
-    """What the load adaptation did since the process started: ``late_signals`` (thread teams
-    whose last member started a scheduler time slice late), ``back_offs`` (times the kernels
-    went to one thread) and ``backing_off`` (on one thread now).
+    """What the load adaptation did since the process started: ``late_signals`` (windows of
+    thread teams that spent much of their time waiting for members the OS took off their cores,
+    and preemptions of the calling thread), ``back_offs`` (times the kernels went to one thread)
+    and ``backing_off`` (on one thread now).
 
     >>> import fastbp
     >>> sorted(fastbp.parallel.load_adaptation())
