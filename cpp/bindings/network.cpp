@@ -27,6 +27,37 @@ py::dict epoch_dict(const fastbp::EpochLog& log) {
   return d;
 }
 
+// The optimizer a call names: a _core.Optimizer, or a dict of settings when _core is called
+// directly.
+fastbp::Optimizer optimizer_of(const py::object& settings) {
+  return py::isinstance<fastbp::Optimizer>(settings)
+             ? settings.cast<const fastbp::Optimizer&>()
+             : py::module_::import("fastbp._core").attr("Optimizer")(settings)
+                   .cast<fastbp::Optimizer>();
+}
+
+// fastbp.distributed's settings (a dict) as the core's DataParallel; `sum` is called with the
+// GIL on a writable view of the core's buffer, so the collective needs no copy.
+template <typename T>
+fastbp::DataParallel<T> data_parallel_of(const py::dict& settings) {
+  fastbp::DataParallel<T> p;
+  p.rank = settings["rank"].cast<int>();
+  p.size = settings["size"].cast<int>();
+  const auto sharding = settings["shard"].cast<std::string>();
+  if (sharding != "global" && sharding != "local")
+    throw py::value_error("shard: expected 'global' or 'local', got '" + sharding + "'");
+  p.sharding = sharding == "global" ? fastbp::Sharding::global : fastbp::Sharding::local;
+  p.steps_per_epoch = settings["steps_per_epoch"].cast<std::ptrdiff_t>();
+  p.average_every = settings["average_every"].cast<int>();
+  py::object sum = settings["sum"];
+  p.sum = [sum](T* values, std::size_t count) {
+    py::gil_scoped_acquire acquire;
+    const py::capsule borrowed(values, [](void*) {});
+    sum(py::array_t<T>({py::ssize_t(count)}, {py::ssize_t(sizeof(T))}, values, borrowed));
+  };
+  return p;
+}
+
 template <typename T>
 void bind_network(py::module_& m, const char* class_name) {
   using Net = fastbp::Network<T>;
@@ -153,17 +184,25 @@ void bind_network(py::module_& m, const char* class_name) {
             const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
             const py::ssize_t n = X.n;
             BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
-            // A _core.Optimizer, or a dict of settings when _core is called directly.
-            const fastbp::Optimizer optimizer =
-                py::isinstance<fastbp::Optimizer>(settings)
-                    ? settings.cast<const fastbp::Optimizer&>()
-                    : py::module_::import("fastbp._core").attr("Optimizer")(settings)
-                          .cast<fastbp::Optimizer>();
+            const fastbp::Optimizer optimizer = optimizer_of(settings);
             py::gil_scoped_release release;
             return net.train_step(X.inputs, n, t.targets, optimizer);
           },
           py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("optimizer"),
           py::arg("sample_weight") = py::none())
+      .def(
+          "apply_gradient",
+          [](Net& net, const py::object& gradient_in, const py::object& settings) {
+            const CArray<T> gradient = gradient_in.cast<CArray<T>>();
+            if (gradient.ndim() != 1 || std::size_t(gradient.size()) != net.n_parameters())
+              throw py::value_error("gradient: expected " + std::to_string(net.n_parameters()) +
+                                    " values laid out like parameters(), got shape " +
+                                    shape_of(gradient));
+            const fastbp::Optimizer optimizer = optimizer_of(settings);
+            py::gil_scoped_release release;
+            net.apply_gradient(gradient.data(), optimizer);
+          },
+          py::arg("gradient"), py::arg("optimizer"))
       .def("reset_optimizer", &Net::reset_optimizer, py::call_guard<py::gil_scoped_release>())
       .def(
           "fit",
@@ -172,7 +211,7 @@ void bind_network(py::module_& m, const char* class_name) {
                        const py::object& X_val, const py::object& val_values,
                        const py::object& val_labels, const py::object& on_epoch,
                        fastbp::TrainingProgress* progress, const py::object& sample_weight,
-                       const py::object& val_sample_weight) {
+                       const py::object& val_sample_weight, const py::object& data_parallel) {
             const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
             const py::ssize_t n = X.n;
             BoundTargets<T> t = targets_of(net, n, values, labels, "T", sample_weight);
@@ -201,12 +240,14 @@ void bind_network(py::module_& m, const char* class_name) {
               py::gil_scoped_acquire acquire;
               if (PyErr_CheckSignals() != 0) throw py::error_already_set();
             };
+            fastbp::DataParallel<T> replicas;
+            if (!data_parallel.is_none()) replicas = data_parallel_of<T>(data_parallel.cast<py::dict>());
             std::vector<fastbp::EpochLog> logs;
             {
               py::gil_scoped_release release;
               logs = net.fit(X.inputs, n, t.targets, options,
                              has_validation ? &validation : nullptr, callback, check_signals,
-                             progress);
+                             progress, data_parallel.is_none() ? nullptr : &replicas);
             }
             py::list out;
             for (const auto& log : logs) out.append(epoch_dict(log));
@@ -216,7 +257,7 @@ void bind_network(py::module_& m, const char* class_name) {
           py::arg("X_val") = py::none(), py::arg("val_values") = py::none(),
           py::arg("val_labels") = py::none(), py::arg("on_epoch") = py::none(),
           py::arg("progress") = nullptr, py::arg("sample_weight") = py::none(),
-          py::arg("val_sample_weight") = py::none());
+          py::arg("val_sample_weight") = py::none(), py::arg("data_parallel") = py::none());
 }
 
 }  // namespace

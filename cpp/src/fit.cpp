@@ -2,14 +2,18 @@
 // stopping (fastbp's rule or scikit-learn's), validation, and recovery from divergence. All in
 // C++, with no interpreter involved between epochs unless a callback asks for it.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <exception>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "network_impl.hpp"
 #include "random.hpp"
+#include "replicas.hpp"
 
 namespace fastbp {
 namespace {
@@ -218,7 +222,8 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
                                       const FitOptions& options, const ValidationSet<T>* validation,
                                       const EpochCallback& on_epoch,
                                       const BatchCheck& between_batches,
-                                      TrainingProgress* progress) {
+                                      TrainingProgress* progress,
+                                      const DataParallel<T>* replicas) {
   Impl& m = *impl_;
   detail::check_input(m.arch, X, n);
   detail::check_targets(m.arch, n, targets);
@@ -248,7 +253,18 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   const std::ptrdiff_t batch = std::min(options.batch_size, n);
   const std::ptrdiff_t n_in = m.arch.layers[0];
   const std::ptrdiff_t n_out = m.arch.layers.back();
-  m.workspace.reserve(m.arch, batch);
+  std::optional<detail::Replicas<T>> group;
+  if (replicas) group.emplace(*replicas, n, options.batch_size);
+  m.workspace.reserve(m.arch, group ? group->most_rows() : batch);
+  // Synchronous replicas sum, in one call per step, the gradient (times the rows' weight),
+  // then the weight, the weighted loss, the rows and a stop flag.
+  const std::size_t n_parameters = m.params.values.size();
+  detail::AlignedVector<T> gradient;
+  if (group && group->synchronous())
+    detail::assign_or_explain(gradient, n_parameters + 4, T(0),
+                              "the gradient buffer of data-parallel training");
+  // An interrupt or error of this process, held until every process has agreed to stop.
+  std::exception_ptr pending;
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), std::int64_t(0));
   detail::SplitMix64 rng(options.seed);
@@ -275,7 +291,25 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
                               "the copy of the parameters kept against divergence");
   if (keep_safe) std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
   int safe_epoch = 1;
-  const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / n));
+  // Replicas snapshot at the same epochs, so that they fall back to the same weights.
+  const std::ptrdiff_t rows_per_epoch =
+      !group || replicas->sharding == Sharding::global
+          ? n
+          : group->steps_per_epoch() * options.batch_size;
+  const int safe_every = int(std::max<std::ptrdiff_t>(1, 4096 / rows_per_epoch));
+  const auto diverged = [&](int epoch, std::ptrdiff_t batch_number, const std::string& loss) {
+    // The weights before this batch are finite but were heading for overflow (huge weights
+    // give infinite outputs), so fall back to the last snapshot, whose epoch began after a
+    // whole epoch of finite losses, and drop the optimizer state that led here.
+    std::copy(safe_params.begin(), safe_params.end(), m.params.values.begin());
+    m.optimizer.clear();
+    const std::string what =
+        "training diverged at epoch " + std::to_string(epoch) + ", batch " +
+        std::to_string(batch_number) + ": the batch loss is " + loss +
+        "; the weights from the start of epoch " + std::to_string(safe_epoch) +
+        " were put back and the optimizer state reset";
+    throw DivergenceError(what + ". Try a smaller learning rate.", epoch, int(batch_number));
+  };
 
   // The optimizer a batch steps with: scikit-learn's alpha / rows (or / the batch's weight sum)
   // joins its decay.
@@ -294,6 +328,90 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   std::vector<EpochLog> history;
   history.reserve(std::size_t(options.epochs));
   CheckInterval check_interval;
+  const auto check_between_batches = [&] {
+    if (!between_batches || pending) return;
+    if (!group) return check_interval.tick(between_batches);
+    try {
+      check_interval.tick(between_batches);
+    } catch (...) {
+      pending = std::current_exception();
+    }
+  };
+
+  // One synchronous data-parallel step: this process's gradient, summed over the processes,
+  // then the same update everywhere. Returns {rows, loss sum, penalty sum} of the whole step.
+  const auto synchronous_step = [&](int epoch, std::ptrdiff_t step, double lr) {
+    std::ptrdiff_t first = 0;
+    const std::ptrdiff_t rows = group->rows(n, step, &first);
+    const std::int64_t* own = order.data() + first;
+    const std::size_t P = n_parameters;
+    std::fill(gradient.begin(), gradient.end(), T(0));
+    if (rows > 0) {
+      const double weight =
+          targets.weights ? detail::weight_sum(targets, own, rows) : double(rows);
+      const double mean = m.step(X, own, rows, targets, detail::StepPlan<T>{}, gradient.data());
+      for (std::size_t i = 0; i < P; ++i) gradient[i] *= T(weight);
+      gradient[P] = T(weight);
+      gradient[P + 1] = T(mean * weight);
+      gradient[P + 2] = T(rows);
+    }
+    gradient[P + 3] = pending ? T(1) : T(0);
+    group->sum(gradient.data(), gradient.size());
+    if (gradient[P + 3] > 0) detail::Replicas<T>::stop_all(pending);
+    const double weight = double(gradient[P]), all_rows = double(gradient[P + 2]);
+    const double mean = weight > 0 ? double(gradient[P + 1]) / weight : 0.0;
+    if (options.stop_on_divergence && !std::isfinite(mean))
+      diverged(epoch, step + 1, detail::NonFiniteLoss{mean}.describe());
+    const double penalty =
+        options.l2 > 0 && weight > 0
+            ? 0.5 * options.l2 * sum_of_squared_weights(m) * all_rows / weight
+            : 0.0;
+    if (weight > 0) {
+      const T inverse = T(1.0 / weight);
+      for (std::size_t i = 0; i < P; ++i) gradient[i] *= inverse;
+    }
+    m.apply_gradient(gradient.data(), optimizer_for(weight), lr);
+    return std::array<double, 3>{all_rows, all_rows * mean, penalty};
+  };
+
+  // One epoch of local SGD: fused steps on this process's batches, the replicas averaged
+  // every average_every steps and at the end. Returns {rows, loss sum, penalty sum} of every
+  // process's steps.
+  const auto local_sgd_epoch = [&](int epoch, double lr) {
+    double rows_sum = 0, loss = 0, penalty = 0;
+    bool local_divergence = false;
+    int since_average = 0;
+    for (std::ptrdiff_t step = 0; step < group->steps_per_epoch(); ++step) {
+      check_between_batches();
+      std::ptrdiff_t first = 0;
+      const std::ptrdiff_t rows = group->rows(n, step, &first);
+      const std::int64_t* own = order.data() + first;
+      if (rows > 0 && !local_divergence && !pending) {
+        const double divisor =
+            targets.weights ? detail::weight_sum(targets, own, rows) : double(rows);
+        detail::StepPlan<T> plan = m.plan_step(optimizer_for(divisor), lr);
+        plan.refuse_non_finite_loss = options.stop_on_divergence;
+        if (options.l2 > 0 && divisor > 0)
+          penalty += 0.5 * options.l2 * sum_of_squared_weights(m) * double(rows) / divisor;
+        try {
+          loss += double(rows) * m.step(X, own, rows, targets, plan, nullptr);
+          rows_sum += double(rows);
+        } catch (const detail::NonFiniteLoss&) {
+          local_divergence = true;
+        }
+      }
+      if (++since_average == group->average_every() || step + 1 == group->steps_per_epoch()) {
+        since_average = 0;
+        const std::vector<double> flags =
+            group->sum({pending ? 1.0 : 0.0, local_divergence ? 1.0 : 0.0});
+        if (flags[0] > 0) detail::Replicas<T>::stop_all(pending);
+        if (flags[1] > 0) diverged(epoch, step + 1, "not finite on at least one process");
+        group->average(m);
+      }
+    }
+    const std::vector<double> sums = group->sum({rows_sum, loss, penalty});
+    return std::array<double, 3>{sums[0], sums[1], sums[2]};
+  };
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     if (keep_safe && epoch > 1 && (epoch - 1) % safe_every == 0) {
       std::copy(m.params.values.begin(), m.params.values.end(), safe_params.begin());
@@ -304,11 +422,27 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
     if (options.shuffle)
       for (std::ptrdiff_t i = n - 1; i > 0; --i)
         std::swap(order[std::size_t(i)], order[std::size_t(rng.below(std::uint64_t(i) + 1))]);
-    double loss_sum = 0, penalty_sum = 0;
+    double loss_sum = 0, penalty_sum = 0, epoch_rows = double(n);
+    if (group) {
+      epoch_rows = 0;
+      const auto add = [&](const std::array<double, 3>& figures) {
+        epoch_rows += figures[0];
+        loss_sum += figures[1];
+        penalty_sum += figures[2];
+      };
+      if (group->synchronous()) {
+        for (std::ptrdiff_t step = 0; step < group->steps_per_epoch(); ++step) {
+          check_between_batches();
+          add(synchronous_step(epoch, step, lr));
+        }
+      } else {
+        add(local_sgd_epoch(epoch, lr));
+      }
+    }
     const Optimizer full = optimizer_for(double(batch)), last = optimizer_for(double(last_rows));
     detail::StepPlan<T> full_plan = m.plan_step(full, lr);
     detail::StepPlan<T> last_plan = last_rows == batch ? full_plan : m.plan_step(last, lr);
-    for (std::ptrdiff_t start = 0; start < n; start += batch) {
+    for (std::ptrdiff_t start = 0; start < (group ? 0 : n); start += batch) {
       if (between_batches) check_interval.tick(between_batches);
       const std::ptrdiff_t rows = std::min(batch, n - start);
       const double divisor = targets.weights
@@ -334,23 +468,13 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
         loss_sum += double(rows) * m.step(X, order.data() + start, rows, targets, plan, nullptr,
                                           &fusion, next_x);
       } catch (const detail::NonFiniteLoss& e) {
-        // The weights before this batch are finite but were heading for overflow (huge
-        // weights give infinite outputs), so fall back to the last snapshot, whose epoch began
-        // after a whole epoch of finite losses, and drop the optimizer state that led here.
-        std::copy(safe_params.begin(), safe_params.end(), m.params.values.begin());
-        m.optimizer.clear();
-        const std::string what =
-            "training diverged at epoch " + std::to_string(epoch) + ", batch " +
-            std::to_string(start / batch + 1) + ": the batch loss is " + e.describe() +
-            "; the weights from the start of epoch " + std::to_string(safe_epoch) +
-            " were put back and the optimizer state reset";
-        throw DivergenceError(what + ". Try a smaller learning rate.", epoch, start / batch + 1);
+        diverged(epoch, start / batch + 1, e.describe());
       }
     }
-    state.samples_seen += double(n);
+    state.samples_seen += epoch_rows;
     EpochLog log;
     log.epoch = epoch;
-    log.loss = loss_sum / double(n) * options.loss_scale + penalty_sum / double(n);
+    log.loss = loss_sum / epoch_rows * options.loss_scale + penalty_sum / epoch_rows;
     log.learning_rate = lr;
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log.val_loss = log.val_accuracy = log.val_score = kNaN;
@@ -370,6 +494,16 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
                                              validation->targets);
       if (monitor == Monitor::validation_r2)
         log.val_score = r2_score(nv, n_out, val_out.data(), validation->targets);
+      if (group && replicas->sharding == Sharding::local) {
+        // Each process holds its own validation rows: the figures are their weighted means
+        // (R^2: the mean of each process's R^2, weighted by its rows' weight).
+        const double w = detail::weight_sum(validation->targets, nullptr, nv);
+        const std::vector<double> sums =
+            group->sum({log.val_loss * w, log.val_accuracy * w, log.val_score * w, w});
+        log.val_loss = sums[0] / sums[3];
+        log.val_accuracy = sums[1] / sums[3];
+        log.val_score = sums[2] / sums[3];
+      }
     }
     const double monitored = monitor == Monitor::training_loss     ? log.loss
                              : monitor == Monitor::validation_loss ? log.val_loss
@@ -392,8 +526,20 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
     state.learning_rate = rate.carried_rate(state.samples_seen);
     state.converged = stop;
     history.push_back(log);
-    if (on_epoch && !on_epoch(log)) break;
-    if (stop) break;
+    bool keep_going = true;
+    if (on_epoch && !group) keep_going = on_epoch(log);
+    if (group) {
+      // A callback may stop one process and not another: every process stops if any does.
+      if (on_epoch && !pending) try {
+          keep_going = on_epoch(log);
+        } catch (...) {
+          pending = std::current_exception();
+        }
+      const std::vector<double> votes = group->sum({pending ? 1.0 : 0.0, keep_going ? 0.0 : 1.0});
+      if (votes[0] > 0) detail::Replicas<T>::stop_all(pending);
+      keep_going = votes[1] == 0;
+    }
+    if (!keep_going || stop) break;
   }
   if (restore && !best_params.empty())
     std::copy(best_params.begin(), best_params.end(), m.params.values.begin());
@@ -404,7 +550,7 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   template std::vector<EpochLog> Network<T>::fit(Inputs<T>, std::ptrdiff_t,   const Targets<T>&, \
                                                  const FitOptions&, const ValidationSet<T>*,  \
                                                  const EpochCallback&, const BatchCheck&,     \
-                                                 TrainingProgress*);
+                                                 TrainingProgress*, const DataParallel<T>*);
 FASTBP_INSTANTIATE_FIT(float)
 FASTBP_INSTANTIATE_FIT(double)
 #undef FASTBP_INSTANTIATE_FIT

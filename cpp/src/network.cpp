@@ -150,6 +150,14 @@ double Network<T>::train_step(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& t
 }
 
 template <typename T>
+void Network<T>::apply_gradient(const T* gradient, const Optimizer& optimizer) {
+  Impl& m = *impl_;
+  validate(optimizer);
+  detail::TrainingLock lock(m.guard);
+  m.apply_gradient(gradient, optimizer, optimizer.learning_rate);
+}
+
+template <typename T>
 void Network<T>::reset_optimizer() {
   Impl& m = *impl_;
   detail::TrainingLock lock(m.guard);

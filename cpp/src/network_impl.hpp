@@ -143,6 +143,22 @@ struct NetworkImpl {
     return loss_sum * inverse;
   }
 
+  // A step of `o` from a finished gradient (laid out like the parameters), through the
+  // element-wise rule every optimizer has: what the fused steps apply tile by tile.
+  void apply_gradient(const T* gradient, const Optimizer& o, double learning_rate) {
+    optimizer.prepare(o, params.values.size());
+    refresh_state_views();
+    const kernels::UpdateRule<T> rule = update_rule<T>(o, learning_rate, optimizer.steps() + 1);
+    for (std::size_t l = 0; l < arch.n_weight_layers(); ++l) {
+      const std::size_t w = params.weight_offset[l], b = params.bias_offset[l];
+      apply_update(rule, params.W(l), gradient + w, optimizer.at(w),
+                   arch.layers[l] * arch.layers[l + 1], /*decay=*/true);
+      apply_update(rule, params.b(l), gradient + b, optimizer.at(b), arch.layers[l + 1],
+                   /*decay=*/false);
+    }
+    optimizer.count_step();
+  }
+
   void predict(const Inputs<T>& X, std::ptrdiff_t n, T* out) const {
     in_chunks(n, out, [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
       forward<T>(arch, params, from_row(X, start), nullptr, rows, outs, nullptr,

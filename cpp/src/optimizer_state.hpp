@@ -54,6 +54,13 @@ class OptimizerState {
     return nullptr;
   }
 
+  // The arrays in use (data-parallel training averages them between processes).
+  template <typename Visit>
+  void for_each_array(Visit&& visit) {
+    for (auto& a : arrays_)
+      if (!a.empty()) visit(a.data(), a.size());
+  }
+
   OptimizerKind kind() const { return kind_; }
   long long steps() const { return steps_; }
   void count_step() { ++steps_; }

@@ -7,7 +7,7 @@
 
 import warnings as _warnings
 
-from . import _core, losses, parallel
+from . import _core, distributed, losses, parallel
 from ._core import DivergenceError, simd_level
 from .functional import dense_backward, dense_backward_sgd, dense_forward
 from .gradcheck import gradcheck
@@ -49,6 +49,7 @@ __all__ = [
     "set_num_threads",
     "simd_level",
     "parallel",
+    "distributed",
     "losses",
     "__version__",
 ]

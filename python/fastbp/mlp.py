@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _files, lbfgs, losses, optimizers, schedules
+from . import _core, _files, distributed, lbfgs, losses, optimizers, schedules
 from . import _validation as check
 from .history import History
 from .lbfgs import LBFGS
@@ -280,7 +280,9 @@ class MLP:
             validation_split: float = 0.0, patience: int | None = None, tol: float = 1e-4,
             restore_best_weights: bool = True, verbose: bool = False,
             callbacks: Iterable[Callable[[dict], bool | None]] | None = None,
-            sample_weight: npt.ArrayLike | None = None) -> History:
+            sample_weight: npt.ArrayLike | None = None, comm: Any = None,
+            shard: str = "global",
+            sync: str | distributed.LocalSGD = "gradients") -> History:
         """Trains on (X, T) in mini-batches; the whole loop runs in C++ with the GIL released.
 
         Parameters
@@ -322,6 +324,20 @@ class MLP:
             Weights >= 0 of the samples: each batch descends ``sum w_i L_i / sum w_i`` over
             its rows (an integer weight k trains like k copies of the row in one batch);
             ``validation_split`` holds out the weights with their rows.
+        comm : mpi4py communicator, optional
+            Trains one model with every process of ``comm`` (data parallel over MPI; see
+            :mod:`fastbp.distributed`): every process calls ``fit`` with the same arguments,
+            the parameters of process 0 are broadcast first, ``batch_size`` is per process, and
+            the history, early stopping and divergence come out the same everywhere. Only
+            process 0 shows progress.
+        shard : {"global", "local"}
+            With ``comm``: "global" when every process passes the whole data set (a memory map
+            is fine; the same ``seed`` gives the steps of one process with ``batch_size`` times
+            the number of processes); "local" when each passes its own part (processes that
+            run out of batches join the remaining steps with no rows).
+        sync : "gradients" or fastbp.distributed.LocalSGD
+            With ``comm``: sum the gradients every step, or average the replicas every
+            ``LocalSGD.every`` fused steps.
 
         Returns
         -------
@@ -352,6 +368,12 @@ class MLP:
         values, labels = self._T(T, x.shape[0])
         weights = self._W(sample_weight, x.shape[0])
         epochs = check.integer("epochs", epochs, minimum=0)
+        if comm is None and (shard != "global" or sync != "gradients"):
+            raise ValueError("shard, sync: these set how processes train together; give comm "
+                             "(an mpi4py communicator) too")
+        if comm is not None and isinstance(optimizer, LBFGS):
+            raise ValueError("comm: fastbp.LBFGS trains in one process; use a first-order "
+                             "optimizer to train over MPI")
         if isinstance(optimizer, LBFGS):
             full_batch = _full_batch_arguments(lr, momentum, lr_schedule, batch_size)
             if full_batch:
@@ -414,6 +436,11 @@ class MLP:
                         raise ValueError(f"{name}: all the weights are zero after "
                                          f"validation_split")
 
+        data_parallel = None
+        if comm is not None:
+            data_parallel = distributed.settings(comm, shard, sync, x.shape[0], batch_size)
+            distributed.broadcast_parameters(self, comm)
+            verbose = verbose and data_parallel["rank"] == 0
         history = History(n_samples=x.shape[0])
         progress = EpochProgress(epochs, x.shape[0]) if verbose else None
 
@@ -444,7 +471,7 @@ class MLP:
                 options.tol = tol
                 options.restore_best = restore_best_weights
                 self._net.fit(x, values, labels, options, X_val, val_values, val_labels,
-                              on_epoch, None, weights, val_weights)
+                              on_epoch, None, weights, val_weights, data_parallel)
             if progress is not None:
                 progress.finished(len(history))
         except BaseException as exc:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fastbp/activation.hpp"
+#include "fastbp/data_parallel.hpp"
 #include "fastbp/errors.hpp"
 #include "fastbp/optimizer.hpp"
 
@@ -199,15 +200,22 @@ class Network {
   double train_step(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                     const Optimizer& optimizer);
   void reset_optimizer();
+  // One step of `optimizer` from a gradient computed elsewhere (laid out like parameters(),
+  // e.g. gradients() summed over processes and divided by their rows), with the element-wise
+  // rule of the fused steps; the optimizer state persists as for train_step.
+  void apply_gradient(const T* gradient, const Optimizer& optimizer);
   // Mini-batch training over shuffled index permutations; the last partial batch is trained.
   // Throws DivergenceError naming the epoch and batch when a loss is not finite.
   // `progress` carries the schedule and stopping state into and out of the call (null: a fresh
-  // start).
+  // start). With `replicas`, this process is one of several training the same model
+  // (fastbp/data_parallel.hpp): the epochs' figures, early stopping, divergence and a callback
+  // or interrupt that stops training are decided the same on every process.
   std::vector<EpochLog> fit(Inputs<T> X, std::ptrdiff_t n, const Targets<T>& targets,
                             const FitOptions& options, const ValidationSet<T>* validation = nullptr,
                             const EpochCallback& on_epoch = nullptr,
                             const BatchCheck& between_batches = nullptr,
-                            TrainingProgress* progress = nullptr);
+                            TrainingProgress* progress = nullptr,
+                            const DataParallel<T>* replicas = nullptr);
 
  private:
   struct Impl;
