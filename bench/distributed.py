@@ -16,6 +16,7 @@ worker mode; a results file in bench/results/ like compare.py's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -152,7 +153,7 @@ def main(argv=None):
     print("| workload | sync | processes | samples/s | over 1 process | efficiency | "
           "Allreduce share |")
     print("|---|---|---|---|---|---|---|")
-    for w in load_workloads(args.workloads):
+    for w in map(dataclasses.asdict, load_workloads(args.workloads)):
         # enough steps per epoch that an epoch is not dominated by fit's entry
         steps = 64 if w["name"] != "wide" else 16
         for sync in args.syncs:

@@ -200,6 +200,25 @@ def sparse_table(record, name):
     return source + "\n\n" + "\n".join(lines)
 
 
+def distributed_table(record, name):
+    """bench/distributed.py: processes over MPI, synchronous gradients and local SGD."""
+    lines = ["| workload | sync | processes | samples/s | over 1 process | Allreduce share |",
+             "|---|---|---|---|---|---|"]
+    for row in record["throughput"]:
+        mark = " (oversubscribed)" if row["oversubscribed"] else ""
+        lines.append(f"| {row['workload']} | {row['sync']} | {row['ranks']}{mark} | "
+                     f"{row['samples_per_s']:,.0f} | {row['scaling']:.2f}x | "
+                     f"{row['allreduce_share']:.0%} |")
+    acc = record["digits_accuracy"]
+    source = (f"From `{name}`: {record['machine']['cpu']}, 1 thread per process, commit "
+              f"{_commit(record)}, {record['time_utc'][:10]}; `{record['command']}` (medians of "
+              f"the repeats; every process keeps the workload's batch).")
+    digits = (f"Digits after {record['digits_epochs']} epochs, 2 processes, each on its own "
+              f"rows (mean of 3 seeds): synchronous {acc['gradients']:.4f}, local SGD every 16 "
+              f"steps {acc['local-sgd-16']:.4f}.")
+    return source + "\n\n" + "\n".join(lines) + "\n\n" + digits
+
+
 def sklearn_table(record, name):
     """examples/compare_with_sklearn.py --results: fastbp.sklearn against scikit-learn."""
     sys.path.insert(0, str(ROOT / "examples"))
@@ -226,6 +245,8 @@ def table_of(path):
         return "calls", calls_table(record, name)
     if record.get("kind") == "sparse":
         return "sparse", sparse_table(record, name)
+    if record.get("kind") == "distributed":
+        return "distributed", distributed_table(record, name)
     if "benchmarks" in record and "context" in record:
         return "optimizers", optimizer_table(record, name)
     sys.exit(f"{path}: neither a compare.py results file nor a Google Benchmark JSON file")
