@@ -263,6 +263,8 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   if (group && group->synchronous())
     detail::assign_or_explain(gradient, n_parameters + 4, T(0),
                               "the gradient buffer of data-parallel training");
+  std::optional<detail::SumsInFlight<T>> in_flight;
+  if (group && group->synchronous()) in_flight.emplace(replicas->sum);
   // An interrupt or error of this process, held until every process has agreed to stop.
   std::exception_ptr pending;
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
@@ -338,25 +340,40 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
     }
   };
 
-  // One synchronous data-parallel step: this process's gradient, summed over the processes,
-  // then the same update everywhere. Returns {rows, loss sum, penalty sum} of the whole step.
+  // One synchronous data-parallel step: this process's gradient, summed over the processes
+  // layer by layer as the backward pass completes each, then the same update everywhere.
+  // Returns {rows, loss sum, penalty sum} of the whole step.
+  const std::size_t n_layers = m.arch.n_weight_layers();
   const auto synchronous_step = [&](int epoch, std::ptrdiff_t step, double lr) {
     std::ptrdiff_t first = 0;
     const std::ptrdiff_t rows = group->rows(n, step, &first);
     const std::int64_t* own = order.data() + first;
     const std::size_t P = n_parameters;
+    const double own_weight =
+        rows > 0 ? (targets.weights ? detail::weight_sum(targets, own, rows) : double(rows))
+                 : 0.0;
+    // The mean gradient times the rows' weight: a sum the processes can add up.
+    const std::function<void(std::size_t)> send_layer = [&](std::size_t l) {
+      const std::size_t lo = m.params.weight_offset[l];
+      const std::size_t hi = l + 1 < n_layers ? m.params.weight_offset[l + 1] : P;
+      for (std::size_t i = lo; i < hi; ++i) gradient[i] *= T(own_weight);
+      in_flight->start(gradient.data() + lo, hi - lo);
+    };
     std::fill(gradient.begin(), gradient.end(), T(0));
+    double own_mean = 0;
     if (rows > 0) {
-      const double weight =
-          targets.weights ? detail::weight_sum(targets, own, rows) : double(rows);
-      const double mean = m.step(X, own, rows, targets, detail::StepPlan<T>{}, gradient.data());
-      for (std::size_t i = 0; i < P; ++i) gradient[i] *= T(weight);
-      gradient[P] = T(weight);
-      gradient[P + 1] = T(mean * weight);
-      gradient[P + 2] = T(rows);
+      detail::StepPlan<T> plan;
+      plan.gradient_done = &send_layer;
+      own_mean = m.step(X, own, rows, targets, plan, gradient.data());
+    } else {
+      for (std::size_t l = n_layers; l-- > 0;) send_layer(l);
     }
+    gradient[P] = T(own_weight);
+    gradient[P + 1] = T(own_mean * own_weight);
+    gradient[P + 2] = T(rows);
     gradient[P + 3] = pending ? T(1) : T(0);
-    group->sum(gradient.data(), gradient.size());
+    in_flight->start(gradient.data() + P, 4);
+    in_flight->wait();
     if (gradient[P + 3] > 0) detail::Replicas<T>::stop_all(pending);
     const double weight = double(gradient[P]), all_rows = double(gradient[P + 2]);
     const double mean = weight > 0 ? double(gradient[P + 1]) / weight : 0.0;

@@ -137,6 +137,7 @@ struct NetworkImpl {
       backward_weights(arch, params, optimizer, l, n, input, delta, plan,
                        workspace.bias_gradient, gradient, partial_sums.data(),
                        l == 0 && X.is_sparse() ? &sparse : nullptr);
+      if (plan.gradient_done) (*plan.gradient_done)(l);
       std::swap(delta, delta_below);
     }
     if (plan.update == WeightUpdate::optimizer_rule) optimizer.count_step();

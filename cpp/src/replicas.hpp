@@ -4,9 +4,15 @@
 #pragma once
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "checks.hpp"
@@ -26,8 +32,7 @@ class Replicas {
            std::to_string(p.rank));
     if (!p.sum) fail("data parallel: sum: expected a function that sums over the processes");
     if (p.average_every < 0)
-      fail("data parallel: average_every: expected >= 0, got " +
-           std::to_string(p.average_every));
+      fail("data parallel: average_every: expected >= 0, got " + std::to_string(p.average_every));
     if (p.sharding == Sharding::global) {
       step_rows_ = std::min<std::ptrdiff_t>(batch_size * p.size, n);
       steps_ = (n + step_rows_ - 1) / step_rows_;
@@ -95,6 +100,79 @@ class Replicas {
  private:
   const DataParallel<T>& p_;
   std::ptrdiff_t step_rows_ = 0, steps_ = 0;
+};
+
+// Runs a step's process-wide sums on a thread of its own, one at a time in the order they were
+// started: a layer's sum travels while the backward pass of the layers below it computes (as
+// DDP's buckets do). Every process starts the same sums in the same order.
+template <typename T>
+class SumsInFlight {
+ public:
+  explicit SumsInFlight(const std::function<void(T*, std::size_t)>& sum)
+      : sum_(sum), thread_([this] { run(); }) {}
+  SumsInFlight(const SumsInFlight&) = delete;
+  SumsInFlight& operator=(const SumsInFlight&) = delete;
+  // Finishes the sums already started (the other processes wait for them), then stops.
+  ~SumsInFlight() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    ready_.notify_all();
+    thread_.join();
+  }
+
+  void start(T* values, std::size_t count) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back({values, count});
+    }
+    ready_.notify_all();
+  }
+
+  // Until every sum started is done; rethrows the error of one that failed.
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  struct Job {
+    T* values;
+    std::size_t count;
+  };
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      const Job job = queue_.front();
+      queue_.pop_front();
+      busy_ = true;
+      const bool failed = bool(error_);
+      lock.unlock();
+      std::exception_ptr error;
+      if (!failed) try {
+          sum_(job.values, job.count);
+        } catch (...) {
+          error = std::current_exception();
+        }
+      lock.lock();
+      if (error) error_ = error;
+      busy_ = false;
+      done_.notify_all();
+    }
+  }
+
+  const std::function<void(T*, std::size_t)>& sum_;
+  std::mutex mutex_;
+  std::condition_variable ready_, done_;
+  std::deque<Job> queue_;
+  bool busy_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the members it uses exist
 };
 
 }  // namespace fastbp::detail

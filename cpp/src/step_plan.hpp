@@ -2,6 +2,9 @@
 // carry out.
 #pragma once
 
+#include <cstddef>
+#include <functional>
+
 #include "kernels/kernel_table.hpp"
 
 namespace fastbp::detail {
@@ -18,8 +21,11 @@ template <typename T>
 struct StepPlan {
   WeightUpdate update = WeightUpdate::store_gradient;
   T lr = T(0), mu = T(0), keep = T(1);
-  kernels::UpdateRule<T> rule{};  // the step as a rule: optimizer_rule, and the online kernels
+  kernels::UpdateRule<T> rule{};       // the step as a rule: optimizer_rule, and the online kernels
   bool refuse_non_finite_loss = true;  // throw NonFiniteLoss before any change
+  // store_gradient: told each layer as soon as its gradient is complete (last layer first),
+  // while the layers below it are still to come (data-parallel sums start there).
+  const std::function<void(std::size_t layer)>* gradient_done = nullptr;
 };
 
 }  // namespace fastbp::detail

@@ -31,7 +31,9 @@ struct DataParallel {
   int average_every = 0;
   // Sums `count` values over the processes, in place. Every process calls it at the same
   // points in the same order (an MPI Allreduce), and every process must get the same bits:
-  // replicas stay identical because they apply identical sums.
+  // replicas stay identical because they apply identical sums. Synchronous steps call it from
+  // a thread of fit's own, so that each layer's sum overlaps the backward pass of the layers
+  // below it: never from two threads at once (MPI_THREAD_SERIALIZED is enough).
   std::function<void(T* values, std::size_t count)> sum;
 };
 
