@@ -46,9 +46,10 @@ void BM_train_step(benchmark::State& state, const Workload& w) {
   const Data<T> data(w, w.batch);
   fastbp::Network<T> net(w.layers, w.hidden, w.output, w.loss, 0);
   const auto targets = data.targets(w);
-  net.train_step(data.X.data(), w.batch, targets, T(0.01));
+  net.train_step(data.X.data(), w.batch, targets, T(0.01), T(w.momentum));
   for (auto _ : state)
-    benchmark::DoNotOptimize(net.train_step(data.X.data(), w.batch, targets, T(0.01)));
+    benchmark::DoNotOptimize(
+        net.train_step(data.X.data(), w.batch, targets, T(0.01), T(w.momentum)));
   set_counters(state, w, double(state.iterations()) * double(w.batch));
 }
 
@@ -75,7 +76,7 @@ void BM_fann(benchmark::State& state, const Workload& w) {
   fann_set_activation_function_hidden(ann, fann_activation(w.hidden));
   fann_set_activation_function_output(ann, fann_activation(w.output));
   fann_set_learning_rate(ann, 0.01f);
-  fann_set_learning_momentum(ann, 0.0f);
+  fann_set_learning_momentum(ann, float(w.momentum));
   const std::ptrdiff_t n = w.batch == 1 ? kSamples : w.batch;
   const Data<float> data(w, n);
   const std::ptrdiff_t n_in = w.layers.front(), n_out = w.layers.back();
@@ -94,7 +95,6 @@ void BM_fann(benchmark::State& state, const Workload& w) {
 #endif
 
 const int kRegistered = [] {
-  const fastbp::Optimizer sgd = fastbp::Optimizer::sgd(0.01);
   // The other optimizers, on the same workloads: fused momentum, and the element-wise update
   // pass of Nesterov, Adam and RProp (its cost over plain SGD is what these show).
   const std::pair<const char*, fastbp::Optimizer> others[] = {
@@ -104,13 +104,14 @@ const int kRegistered = [] {
       {"rprop", fastbp::Optimizer::rprop()}};
   for (const Workload& w : fastbp_bench::workloads()) {
     const std::string name = w.name;
-    benchmark::RegisterBenchmark(("fit/f32/" + name).c_str(), BM_fit_epoch<float>, w, sgd)
+    // "fit": the workload's own SGD (with its momentum, if it has one)
+    benchmark::RegisterBenchmark(("fit/f32/" + name).c_str(), BM_fit_epoch<float>, w, w.sgd())
         ->Arg(1)
         ->Arg(2)
         ->ArgName("threads")
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("fit/f64/" + name).c_str(), BM_fit_epoch<double>, w, sgd)
+    benchmark::RegisterBenchmark(("fit/f64/" + name).c_str(), BM_fit_epoch<double>, w, w.sgd())
         ->Arg(2)
         ->ArgName("threads")
         ->UseRealTime()

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     options.optimizer = kind == "momentum"   ? fastbp::Optimizer::sgd(0.01, 0.9)
                         : kind == "nesterov" ? fastbp::Optimizer::sgd(0.01, 0.9, true)
                         : kind == "adam"     ? fastbp::Optimizer::adam(0.001)
-                                             : fastbp::Optimizer::sgd(0.01);
+                                             : w.sgd();  // the workload's own SGD
     const auto history = net.fit(data.X.data(), data.n, data.targets(w), options);
     std::printf("%s %s: %td samples, loss %.6f\n", w.name, kind.c_str(), samples,
                 history.back().loss);

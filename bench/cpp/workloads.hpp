@@ -16,6 +16,9 @@ struct Workload {
   fastbp::Activation hidden, output;
   fastbp::Loss loss;
   std::ptrdiff_t batch;
+  double momentum = 0;  // classical momentum of the workload's SGD
+
+  fastbp::Optimizer sgd() const { return fastbp::Optimizer::sgd(0.01, momentum); }
 
   double weights() const {
     double w = 0;
@@ -35,11 +38,13 @@ inline const std::vector<Workload>& workloads() {
       {"mnist-mlp", {784, 256, 128, 10}, A::relu, A::softmax, L::softmax_ce, 64},
       {"wide", {1024, 2048, 2048, 10}, A::relu, A::softmax, L::softmax_ce, 256},
       {"odd-deep", {37, 129, 65, 3}, A::tanh, A::softmax, L::softmax_ce, 7},
+      {"higgs", {28, 300, 300, 300, 300, 300, 1}, A::tanh, A::sigmoid, L::bce, 100, 0.9},
   };
   return all;
 }
 
-// Standard-normal inputs; class labels (and their one-hot rows) or standard-normal targets.
+// Standard-normal inputs; class labels (and their one-hot rows), 0/1 targets (bce) or
+// standard-normal targets.
 template <typename T>
 struct Data {
   std::ptrdiff_t n;
@@ -59,6 +64,7 @@ struct Data {
       for (std::ptrdiff_t k = 0; k < n_out; ++k)
         T_values[std::size_t(i * n_out + k)] =
             w.loss == fastbp::Loss::softmax_ce ? T(k == labels[std::size_t(i)])
+            : w.loss == fastbp::Loss::bce      ? T(normal(rng) > 0)
                                                : T(normal(rng));
     }
   }

@@ -15,6 +15,7 @@ class Workload:
     output: str
     loss: str
     batch: int
+    momentum: float = 0.0  # classical momentum: V = mu V - lr G, W += V
 
     @property
     def n_weights(self) -> int:

@@ -27,8 +27,8 @@ def fit_runner(w, data, threads=None):
         before = fastbp.get_num_threads()
         fastbp.set_num_threads(threads or before)
         try:
-            net.fit(data.X, targets, epochs=epochs, batch_size=w.batch, lr=LR, shuffle=True,
-                    seed=1)
+            net.fit(data.X, targets, epochs=epochs, batch_size=w.batch, lr=LR,
+                    momentum=w.momentum, shuffle=True, seed=1)
         finally:
             fastbp.set_num_threads(before)
 
@@ -48,6 +48,7 @@ def train_step_runner(w, data):
     def run_epoch():
         b = w.batch
         for start in batches(data, b):
-            net.train_step(data.X[start:start + b], targets[start:start + b], lr=LR)
+            net.train_step(data.X[start:start + b], targets[start:start + b], lr=LR,
+                           momentum=w.momentum)
         return data.n // b * b
     return run_epoch

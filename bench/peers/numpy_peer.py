@@ -36,6 +36,8 @@ def runner(w, data):
           for a, b in zip(w.layers[:-1], w.layers[1:])]
     bs = [np.zeros(b, np.float32) for b in w.layers[1:]]
     L = len(Ws)
+    mu = np.float32(w.momentum)
+    velocities = [np.zeros_like(p) for p in Ws + bs] if mu else None
 
     def step(X, T):
         acts = [X]
@@ -50,8 +52,14 @@ def runner(w, data):
             gb = delta.sum(axis=0)
             if l > 0:
                 delta = (delta @ Ws[l].T) * _derivative(w.hidden, acts[l])
-            Ws[l] -= LR * gW
-            bs[l] -= LR * gb
+            if velocities is None:
+                Ws[l] -= LR * gW
+                bs[l] -= LR * gb
+            else:  # V = mu V - lr G, W += V
+                for p, v, g in ((Ws[l], velocities[l], gW), (bs[l], velocities[L + l], gb)):
+                    v *= mu
+                    v -= LR * g
+                    p += v
 
     def run_epoch():
         b = w.batch

@@ -1,4 +1,5 @@
-"""scikit-learn's MLPClassifier / MLPRegressor: solver="sgd", momentum 0, one epoch per call."""
+"""scikit-learn's MLPClassifier / MLPRegressor: solver="sgd" with the workload's momentum
+(classical, not Nesterov's), one epoch per call."""
 
 import warnings
 
@@ -9,7 +10,8 @@ def runner(w, data):
 
     activation = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic"}[w.hidden]
     common = dict(hidden_layer_sizes=tuple(w.layers[1:-1]), activation=activation, solver="sgd",
-                  batch_size=w.batch, learning_rate_init=0.01, momentum=0.0, max_iter=1,
+                  batch_size=w.batch, learning_rate_init=0.01, momentum=w.momentum,
+                  nesterovs_momentum=False, max_iter=1,
                   shuffle=True, random_state=0, alpha=0.0, tol=0.0)
     if w.loss == "softmax_ce":
         model, y = MLPClassifier(**common), data.labels

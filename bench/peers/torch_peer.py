@@ -17,12 +17,15 @@ def runner(w, data, threads, compiled=False):
     if w.output == "sigmoid":
         modules.append(torch.nn.Sigmoid())
     model = torch.nn.Sequential(*modules)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=w.momentum)
     forward = torch.compile(model) if compiled else model
     X = torch.from_numpy(data.X)
     if w.loss == "softmax_ce":
         T = torch.from_numpy(data.labels)
         loss_fn = torch.nn.CrossEntropyLoss()
+    elif w.loss == "bce":
+        T = torch.from_numpy(data.T)
+        loss_fn = torch.nn.BCELoss()
     else:
         T = torch.from_numpy(data.T)
         loss_fn = torch.nn.MSELoss()
