@@ -65,6 +65,13 @@ inline Labels owned_copy(const Labels& a) {
   return out;
 }
 
+// `a` as int64 indices of our own: the cast's result where it had to convert (int32 indices, a
+// list), else a copy; one copy either way.
+inline Labels private_indices(const py::object& a) {
+  Labels cast = a.cast<Labels>();
+  return cast.ptr() == a.ptr() ? owned_copy(cast) : cast;
+}
+
 // Targets for n samples and the arrays that keep their data alive.
 template <typename T>
 struct BoundTargets {
@@ -86,9 +93,8 @@ BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::obje
     require_shape(b.values, name, {n, py::ssize_t(n_out)});
     b.targets.values = b.values.data();
   } else {
-    b.labels = labels.cast<Labels>();
+    b.labels = private_indices(labels);
     require_shape(b.labels, name, {n});
-    b.labels = owned_copy(b.labels);
     b.targets.labels = b.labels.data();
   }
   if (!weights.is_none()) {
@@ -134,8 +140,8 @@ BoundInputs<T> bind_inputs_unchecked(const py::object& X, const char* name, py::
                           (shape.size() > 1 ? ", " + std::to_string(shape[1]) : "") + ")");
   b.n = shape[0];
   if (b.n < 1) throw py::value_error(std::string(name) + ": expected at least one sample");
-  b.indptr = X.attr("indptr").cast<Labels>();
-  b.indices = X.attr("indices").cast<Labels>();
+  b.indptr = private_indices(X.attr("indptr"));
+  b.indices = private_indices(X.attr("indices"));
   b.values = X.attr("data").cast<CArray<T>>();
   if (b.indptr.ndim() != 1 || b.indptr.size() != b.n + 1)
     throw py::value_error(std::string(name) + ": a sparse matrix's indptr must have " +
@@ -145,8 +151,6 @@ BoundInputs<T> bind_inputs_unchecked(const py::object& X, const char* name, py::
                           ": a sparse matrix's indices and data must be "
                           "1-D arrays of one length, got shapes " +
                           shape_of(b.indices) + " and " + shape_of(b.values));
-  b.indptr = owned_copy(b.indptr);
-  b.indices = owned_copy(b.indices);
   const std::int64_t stored = b.indptr.data()[b.n];
   if (stored < 0 || stored > b.indices.size())
     throw py::value_error(std::string(name) + ": indptr[-1] = " + std::to_string(stored) +

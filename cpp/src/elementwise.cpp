@@ -55,7 +55,7 @@ bool all_finite(const T* x, std::ptrdiff_t n) {
   if (threads <= 1) return check(x, n);
   std::atomic<bool> ok{true};
   run_team(threads, [&](int t, int team) {
-    const std::ptrdiff_t begin = n * t / team, end = n * (t + 1) / team;
+    const auto [begin, end] = share(n, t, team);
     if (!check(x + begin, end - begin)) ok.store(false, std::memory_order_relaxed);
   });
   return ok.load();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "descriptors.hpp"
 #include "kernels/kernel_table.hpp"
@@ -104,8 +105,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   // Each thread takes a static share of every stage, with a barrier between stages.
   auto run = [&](int tid, int team) {
     auto share = [tid, team](std::ptrdiff_t count, std::ptrdiff_t& begin, std::ptrdiff_t& end) {
-      begin = count * tid / team;
-      end = count * (tid + 1) / team;
+      std::tie(begin, end) = detail::share(count, tid, team);
     };
     std::ptrdiff_t begin, end;
     for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {  // 5th loop: column panels

@@ -161,9 +161,7 @@ void apply_update(const kernels::UpdateRule<T>& rule, T* w, const T* g,
   if (threads <= 1) return update(rule, w, g, state, n, decay);
   run_team(threads, [&](int t, int team) {
     // Chunks start on a cache line (16 floats / 8 doubles) so no two threads share one.
-    constexpr std::ptrdiff_t line = 64 / sizeof(T);
-    const std::ptrdiff_t begin = (n * t / team) / line * line;
-    const std::ptrdiff_t end = t + 1 == team ? n : (n * (t + 1) / team) / line * line;
+    const auto [begin, end] = detail::share(n, t, team, 64 / std::ptrdiff_t(sizeof(T)));
     update(rule, w + begin, g + begin, state.at(begin), end - begin, decay);
   });
 }

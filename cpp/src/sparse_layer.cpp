@@ -16,16 +16,6 @@ double nonzeros(const kernels::SparseView<T>& x, std::ptrdiff_t n) {
   return count;
 }
 
-// [begin, end) of `total` for member t of a team of `team`, in multiples of `grain`: split by
-// columns, no two threads write the same vector of a row (or the same cache line, where rows
-// start on one).
-inline std::pair<std::ptrdiff_t, std::ptrdiff_t> share(std::ptrdiff_t total, int t, int team,
-                                                       std::ptrdiff_t grain) {
-  const std::ptrdiff_t units = (total + grain - 1) / grain;
-  return {std::min(total, units * t / team * grain),
-          std::min(total, units * (t + 1) / team * grain)};
-}
-
 // body(row_begin, row_end) over the n_in rows of a memory-bound pass touching `arrays` arrays.
 template <typename Body>
 void over_rows(std::ptrdiff_t n_in, std::ptrdiff_t n_out, int arrays, Body&& body) {

@@ -5,8 +5,11 @@
 // threads, and the first team would wait for them forever).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -48,6 +51,22 @@ inline void atomic_max(std::atomic<std::int64_t>& a, std::int64_t v) {
   }
 }
 
+inline void atomic_min(std::atomic<std::int64_t>& a, std::int64_t v) {
+  std::int64_t seen = a.load(std::memory_order_relaxed);
+  while (v < seen && !a.compare_exchange_weak(seen, v, std::memory_order_relaxed)) {
+  }
+}
+
+// The static work split of every team: [begin, end) of `total` items for member t of `team`,
+// contiguous and in whole multiples of `grain` (but the last, which ends at total), so that with
+// a grain of a cache line no two members write the same line.
+inline std::pair<std::ptrdiff_t, std::ptrdiff_t> share(std::ptrdiff_t total, int t, int team,
+                                                       std::ptrdiff_t grain = 1) {
+  const std::ptrdiff_t units = (total + grain - 1) / grain;
+  return {std::min(total, units * t / team * grain),
+          std::min(total, units * (t + 1) / team * grain)};
+}
+
 // Runs body(thread_index, team_size) on `threads` threads; with one, on the calling thread with
 // no OpenMP call at all. The body may call team_barrier(team_size). While the machine is busy
 // (backing_off_now) the body runs as a team of one: the same work, split the same way by what it
@@ -72,9 +91,7 @@ void run_team(int threads, Body&& body) {
       const std::int64_t end = team_clock_ns();
       atomic_max(longest_wait, barrier_wait_ns);
       atomic_max(last_end, end);
-      std::int64_t seen = first_end.load(std::memory_order_relaxed);
-      while (end < seen && !first_end.compare_exchange_weak(seen, end, std::memory_order_relaxed)) {
-      }
+      atomic_min(first_end, end);
     }
     note_team_timing(
         start, team_clock_ns(),

@@ -207,8 +207,9 @@ def matrix(name, value, dtype, n_cols=None, n_rows=None):
 
 
 class SparseRows:
-    """A CSR matrix as the core reads it in place: int64 ``indptr`` and ``indices``, ``data`` in
-    the model's dtype (finite), and its ``shape``. Rows are selected with an index array
+    """A CSR matrix as the core reads it: ``indptr`` and ``indices`` as scipy stores them (int32
+    or int64; the core takes its own int64 copy), ``data`` in the model's dtype (finite, read in
+    place), and its ``shape``. Rows are selected with an index array
     (``x[rows]``), as fit's validation splits do."""
 
     format = "csr"
@@ -251,8 +252,7 @@ def sparse_rows(name, value, dtype, n_cols=None):
     if csr.data.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a sparse matrix of real numbers, got dtype "
                         f"{csr.data.dtype}")
-    return SparseRows(np.ascontiguousarray(csr.indptr, dtype=np.int64),
-                      np.ascontiguousarray(csr.indices, dtype=np.int64),
+    return SparseRows(np.ascontiguousarray(csr.indptr), np.ascontiguousarray(csr.indices),
                       _converted(name, csr.data, dtype), tuple(csr.shape))
 
 
