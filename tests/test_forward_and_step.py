@@ -43,6 +43,39 @@ def test_predict_handles_more_rows_than_one_chunk():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7, 2500])
+def test_predict_into_a_given_array(dtype, n):
+    rng = np.random.default_rng(n)
+    net = fastbp.MLP([5, 9, 3], hidden="tanh", output="softmax", dtype=dtype, seed=0)
+    X = rng.normal(size=(n, 5))
+    out = np.full((n, 3), np.nan, dtype=dtype)
+    assert net.predict(X, out=out) is out
+    np.testing.assert_array_equal(out, net.predict(X))
+    assert_close(out, reference_of(net).predict(X.astype(dtype)), dtype, "predict(out=)")
+
+
+@pytest.mark.parametrize("bad,error,match", [
+    (np.empty((4, 3), np.float64), TypeError, "float32 array, got a float64"),
+    (np.empty((3, 4), np.float32), ValueError, r"expected shape \(4, 3\), got \(3, 4\)"),
+    (np.empty((3, 4), np.float32).T, TypeError, "got a non-contiguous float32"),
+    (np.empty((4, 3), np.float32)[::-1], TypeError, "non-contiguous"),
+    ("4 by 3", TypeError, "float32 array"),
+])
+def test_predict_refuses_an_out_it_cannot_fill(bad, error, match):
+    net = fastbp.MLP([2, 5, 3], seed=0)
+    with pytest.raises(error, match=match):
+        net.predict(np.ones((4, 2)), out=bad)
+
+
+def test_predict_refuses_a_read_only_out():
+    net = fastbp.MLP([2, 5, 3], seed=0)
+    out = np.empty((4, 3), np.float32)
+    out.flags.writeable = False
+    with pytest.raises(TypeError, match="read-only"):
+        net.predict(np.ones((4, 2)), out=out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layers,batch,hidden,output", CASES)
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_train_steps_match_reference(dtype, layers, batch, hidden, output, momentum, threads,

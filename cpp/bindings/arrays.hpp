@@ -52,7 +52,10 @@ template <typename T>
 T* writable_data(py::array& a, const char* name) {
   if (!py::isinstance<py::array_t<T>>(a) || !(a.flags() & py::array::c_style) || !a.writeable())
     throw py::type_error(std::string(name) + ": expected a writeable C-contiguous " +
-                         (sizeof(T) == 4 ? "float32" : "float64") + " array");
+                         (sizeof(T) == 4 ? "float32" : "float64") + " array, got a " +
+                         (a.writeable() ? "" : "read-only ") +
+                         (a.flags() & py::array::c_style ? "" : "non-contiguous ") +
+                         std::string(py::str(a.dtype())) + " array");
   return static_cast<T*>(a.mutable_data());
 }
 

@@ -95,16 +95,21 @@ void bind_network(py::module_& m, const char* class_name) {
       .def("bias_offset", &Net::bias_offset)
       .def(
           "predict",
-          [](const Net& net, const py::object& X_in) {
+          [](const Net& net, const py::object& X_in, py::object out) {
             const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
-            const py::ssize_t n = X.n;
-            CArray<T> out({n, py::ssize_t(net.layers().back())});
-            T* dst = out.mutable_data();
-            py::gil_scoped_release release;
-            net.predict(X.inputs, n, dst);
-            return out;
+            const py::ssize_t n = X.n, n_out = py::ssize_t(net.layers().back());
+            // Into the caller's array, when given: no allocation per call.
+            py::array result = out.is_none() ? py::array(CArray<T>({n, n_out}))
+                                             : out.cast<py::array>();
+            T* dst = writable_data<T>(result, "out");
+            if (!out.is_none()) require_shape(result, "out", {n, n_out});
+            {
+              py::gil_scoped_release release;
+              net.predict(X.inputs, n, dst);
+            }
+            return result;
           },
-          py::arg("X"))
+          py::arg("X"), py::arg("out") = py::none())
       .def(
           "loss",
           [targets_of](const Net& net, const py::object& X_in, const py::object& values,

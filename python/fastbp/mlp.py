@@ -166,9 +166,11 @@ class MLP:
                                                              self._dtype)
 
     # -- computation ----------------------------------------------------------------------
-    def predict(self, X: npt.ArrayLike) -> np.ndarray:
+    def predict(self, X: npt.ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         """Network outputs for X of shape ``(n, n_in)``, as ``(n, n_out)`` in the model's dtype.
 
+        With ``out`` (a C-contiguous ``(n, n_out)`` array of the model's dtype) the outputs
+        are written there and ``out`` is returned: a serving loop allocates nothing per call.
         Safe to call from several threads at once; a call made while the model trains waits
         for the training call to finish.
 
@@ -178,8 +180,11 @@ class MLP:
         >>> net = fastbp.MLP([3, 4, 2], output="softmax", seed=0)
         >>> net.predict(np.ones((5, 3))).sum(axis=1).round(5)
         array([1., 1., 1., 1., 1.], dtype=float32)
+        >>> out = np.empty((5, 2), dtype=np.float32)
+        >>> net.predict(np.ones((5, 3)), out=out) is out
+        True
         """
-        return self._net.predict(self._X(X))
+        return self._net.predict(self._X(X), out)
 
     def _W(self, sample_weight, n, name="sample_weight"):
         return check.sample_weights(name, sample_weight, n, self._dtype)
