@@ -66,12 +66,13 @@ def predict_chart(record, path: Path):
     """fastbp predict / each peer (rows per second) per batch size."""
     plt = _pyplot()
     batches = record["batches"]
-    peers = [p for p in batches[0]["median"] if p != "fastbp"]
+    from tables import predict_modes
+    modes, peers = predict_modes(batches[0]["median"])
     fig, ax = plt.subplots(figsize=(6, 3.6))
     width = 0.8 / len(peers)
     for k, peer in enumerate(peers):
         xs = [i + (k - (len(peers) - 1) / 2) * width for i in range(len(batches))]
-        ax.bar(xs, [b["median"]["fastbp"] / b["median"][peer] for b in batches], width,
+        ax.bar(xs, [max(b["median"][m] for m in modes) / b["median"][peer] for b in batches], width,
                label=f"fastbp / {peer}")
     ax.axhline(1.0, color="k", linewidth=0.8)
     ax.set_xticks(range(len(batches)), [f"batch {b['batch']}" for b in batches])

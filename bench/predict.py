@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Inference: fastbp's `predict` against ONNX Runtime running the same network (exported by
-`MLP.to_onnx`) and PyTorch (`inference_mode`, the network from `to_torch`), float32, on the
-same threads, at batch 1, 64 and 4096. Interleaved repeats, medians of rows/s; a results file
+"""Inference: fastbp's `predict` (returning a new array, and into a given one with `out=`)
+against ONNX Runtime running the same network (exported by `MLP.to_onnx`) and PyTorch
+(`inference_mode`, the network from `to_torch`), float32, on the same threads, at batch 1, 64
+and 4096. Interleaved repeats, medians of rows/s; a results file
 in bench/results/ like compare.py's.
 
     python bench/predict.py                      # [784,256,128,10] relu/softmax (mnist-mlp)
@@ -69,7 +70,6 @@ def main(argv=None):
     except ImportError as exc:
         notes.append(f"torch: skipped ({exc})")
 
-    calls = {"fastbp": net.predict, **peers}
     record = {"kind": "predict",
               "command": " ".join([*settings(), "python", "bench/predict.py", *sys.argv[1:]]),
               "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -83,9 +83,12 @@ def main(argv=None):
     for batch in args.batches:
         x = rng.standard_normal((batch, args.layers[0]), dtype=np.float32)
         want = net.predict(x)
+        out = np.empty_like(want)
+        calls = {"fastbp": net.predict,
+                 "fastbp out=": lambda x, out=out: net.predict(x, out=out), **peers}
         for name, call in peers.items():  # the same function, or the comparison means nothing
             np.testing.assert_allclose(call(x), want, rtol=1e-4, atol=1e-5, err_msg=name)
-        rates = {name: [] for name in calls}
+        rates: dict = {name: [] for name in calls}
         for _ in range(args.repeats):
             for name, call in calls.items():
                 time.sleep(SETTLE_SECONDS)
