@@ -181,6 +181,11 @@ def machine():
                             if f in flags]
     except (OSError, subprocess.CalledProcessError):
         pass
+    try:  # what fastbp chose on this CPU: cpuid's family and model, caches, GEMM blocking
+        import fastbp
+        info["fastbp"] = fastbp.cpu_info()
+    except ImportError:
+        pass
     return info
 
 

@@ -152,6 +152,48 @@ FASTBP_SIMD=avx2 (or portable, reference) in the environment caps it.
 >>> fastbp.simd_level() in ("avx512", "avx2", "portable")
 True
 )");
+  m.def(
+      "cpu_info",
+      [] {
+        const fastbp::CpuInfo info = fastbp::cpu_info();
+        const auto blocking = [](const fastbp::GemmBlocking& b) {
+          py::dict d;
+          d["mr"] = b.mr;
+          d["nr"] = b.nr;
+          d["kc"] = b.kc;
+          d["mc"] = b.mc;
+          d["nc"] = b.nc;
+          return d;
+        };
+        py::dict d;
+        d["vendor"] = info.vendor;
+        d["model_name"] = info.model_name;
+        d["family"] = info.family;
+        d["model"] = info.model;
+        d["l1d_bytes"] = info.l1d_bytes;
+        d["l2_bytes"] = info.l2_bytes;
+        d["l3_bytes"] = info.l3_bytes;
+        d["simd_level"] = info.simd_level;
+        d["slow_masked_stores"] = info.slow_masked_stores;
+        d["gemm_float32"] = blocking(info.f32);
+        d["gemm_float64"] = blocking(info.f64);
+        d["blocking_source"] = info.blocking_source;
+        d["threads"] = fastbp::get_num_threads();
+        return d;
+      },
+      R"(What fastbp found out about this CPU and what it chose from it (a dict).
+
+vendor, model_name, family, model (from cpuid; empty off x86), l1d_bytes, l2_bytes, l3_bytes
+(0 where the OS does not say), simd_level, slow_masked_stores (AMD), the GEMM's register tile
+and cache blocking per dtype (gemm_float32, gemm_float64: mr, nr, kc, mc, nc), where the
+blocking came from ("built in", or "FASTBP_GEMM_BLOCKING" when that environment variable set
+it for a tuning experiment), and the thread setting.
+
+>>> import fastbp
+>>> info = fastbp.cpu_info()
+>>> info["simd_level"] == fastbp.simd_level(), info["gemm_float32"]["mr"] > 0
+(True, True)
+)");
   m.def("available_simd_levels", &fastbp::available_simd_levels);
   m.def("unrecognised_simd_request", &fastbp::unrecognised_simd_request);
   m.def(

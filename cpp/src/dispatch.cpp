@@ -6,10 +6,17 @@
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+#if defined(FASTBP_HAVE_X86_KERNELS)
+#include <cpuid.h>
+#endif
+
+#include "fastbp/cpu.hpp"
 #include "fastbp/threading.hpp"
 #include "kernels/kernel_table.hpp"
 
@@ -83,15 +90,52 @@ KernelTable<T> reference_table() {
           &sparse_scatter<T>};
 }
 
+// FASTBP_GEMM_BLOCKING="mc=240,kc=256,nc=2048" (any of them) overrides the SIMD levels' cache
+// blocking, for tuning experiments on a new CPU; mc and nc are rounded up to whole tiles. Names
+// it does not know and values below 1 are ignored.
+bool& blocking_overridden() {
+  static bool value = false;
+  return value;
+}
+
+template <typename T>
+void override_blocking(KernelTable<T>& table) {
+  const char* spec = std::getenv("FASTBP_GEMM_BLOCKING");
+  if (!spec) return;
+  std::string text(spec);
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, end - at);
+    at = end + 1;
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos) continue;
+    const long long value = std::atoll(item.c_str() + eq + 1);
+    if (value < 1) continue;
+    const std::string name = item.substr(0, eq);
+    if (name == "kc") table.kc = value;
+    else if (name == "mc") table.mc = (value + table.mr - 1) / table.mr * table.mr;
+    else if (name == "nc") table.nc = (value + table.nr - 1) / table.nr * table.nr;
+    else continue;
+    blocking_overridden() = true;
+  }
+}
+
+KernelSet with_blocking_override(KernelSet set) {
+  override_blocking(set.f32);
+  override_blocking(set.f64);
+  return set;
+}
+
 const KernelSet& kernel_set(Level level) {
   switch (level) {
 #if defined(FASTBP_HAVE_X86_KERNELS)
     case kAvx512: {
-      static const KernelSet set = FASTBP_SIMD_KERNEL_SET(avx512);
+      static const KernelSet set = with_blocking_override(FASTBP_SIMD_KERNEL_SET(avx512));
       return set;
     }
     case kAvx2: {
-      static const KernelSet set = FASTBP_SIMD_KERNEL_SET(avx2);
+      static const KernelSet set = with_blocking_override(FASTBP_SIMD_KERNEL_SET(avx2));
       return set;
     }
 #endif
@@ -100,7 +144,7 @@ const KernelSet& kernel_set(Level level) {
       return set;
     }
     default: {
-      static const KernelSet set = FASTBP_SIMD_KERNEL_SET(portable);
+      static const KernelSet set = with_blocking_override(FASTBP_SIMD_KERNEL_SET(portable));
       return set;
     }
   }
@@ -174,6 +218,69 @@ std::vector<std::string> available_simd_levels() {
 std::string unrecognised_simd_request() {
   (void)kernels::active();
   return kernels::unrecognised_request();
+}
+
+namespace {
+
+std::size_t cache_bytes(int level) {
+#if defined(_SC_LEVEL1_DCACHE_SIZE)
+  const int name = level == 1   ? _SC_LEVEL1_DCACHE_SIZE
+                   : level == 2 ? _SC_LEVEL2_CACHE_SIZE
+                                : _SC_LEVEL3_CACHE_SIZE;
+  const long bytes = sysconf(name);
+  return bytes > 0 ? std::size_t(bytes) : 0;
+#else
+  (void)level;
+  return 0;
+#endif
+}
+
+template <typename T>
+GemmBlocking blocking_of(const kernels::KernelTable<T>& t) {
+  return {t.mr, t.nr, t.kc, t.mc, t.nc};
+}
+
+}  // namespace
+
+CpuInfo cpu_info() {
+  CpuInfo info;
+#if defined(FASTBP_HAVE_X86_KERNELS)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(0, &a, &b, &c, &d)) {
+    char vendor[13] = {};
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    info.vendor = vendor;
+  }
+  if (__get_cpuid(1, &a, &b, &c, &d)) {
+    const unsigned base_family = (a >> 8) & 0xf, base_model = (a >> 4) & 0xf;
+    info.family = int(base_family + (base_family == 0xf ? (a >> 20) & 0xff : 0));
+    info.model = int(base_model | (base_family >= 0x6 ? ((a >> 16) & 0xf) << 4 : 0));
+  }
+  unsigned top = 0;
+  if (__get_cpuid(0x80000000, &top, &b, &c, &d) && top >= 0x80000004) {
+    char brand[49] = {};
+    for (unsigned leaf = 0; leaf < 3; ++leaf) {
+      unsigned r[4];
+      __get_cpuid(0x80000002 + leaf, &r[0], &r[1], &r[2], &r[3]);
+      std::memcpy(brand + 16 * leaf, r, 16);
+    }
+    info.model_name = brand;
+    const auto first = info.model_name.find_first_not_of(' ');
+    info.model_name = first == std::string::npos ? "" : info.model_name.substr(first);
+    while (!info.model_name.empty() && info.model_name.back() == ' ') info.model_name.pop_back();
+  }
+#endif
+  info.l1d_bytes = cache_bytes(1);
+  info.l2_bytes = cache_bytes(2);
+  info.l3_bytes = cache_bytes(3);
+  info.simd_level = simd_level();
+  info.slow_masked_stores = kernels::cpu_tuning.slow_masked_stores;
+  info.f32 = blocking_of(kernels::kernel_table<float>());
+  info.f64 = blocking_of(kernels::kernel_table<double>());
+  info.blocking_source = kernels::blocking_overridden() ? "FASTBP_GEMM_BLOCKING" : "built in";
+  return info;
 }
 
 void set_simd_level(const char* name) {

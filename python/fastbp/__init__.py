@@ -8,7 +8,7 @@
 import warnings as _warnings
 
 from . import _core, distributed, losses, parallel
-from ._core import DivergenceError, simd_level
+from ._core import DivergenceError, cpu_info, simd_level
 from .functional import dense_backward, dense_backward_sgd, dense_forward
 from .gradcheck import gradcheck
 from .history import History
@@ -48,6 +48,7 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "simd_level",
+    "cpu_info",
     "parallel",
     "distributed",
     "losses",

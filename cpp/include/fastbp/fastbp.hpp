@@ -2,6 +2,7 @@
 #pragma once
 
 #include "fastbp/activation.hpp"
+#include "fastbp/cpu.hpp"
 #include "fastbp/data_parallel.hpp"
 #include "fastbp/dense.hpp"
 #include "fastbp/errors.hpp"
