@@ -6,10 +6,16 @@ by tens of percent within minutes; pairing cancels the drift that a ratio of two
 medians would keep.
 
     python bench/ab.py OLD/bench_workloads NEW/bench_workloads '^fit_adam/f32/mnist-mlp/threads:2' 8
+
+A side may set environment variables before its program, to compare settings of one build:
+
+    python bench/ab.py 'FASTBP_GEMM_BLOCKING=panel=262144 build/bench/bench/cpp/bench_workloads' \
+        build/bench/bench/cpp/bench_workloads '^fit/f32/wide/threads:2/' 8
 """
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import subprocess
@@ -20,9 +26,11 @@ UNITS = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 
 def rate(binary: str, benchmark: str, seconds: float) -> float:
     """samples/s (or GFLOP/s where there is no sample counter) of one short run."""
-    out = subprocess.run([binary, f"--benchmark_filter={benchmark}",
+    *settings, program = binary.split()
+    env = dict(os.environ, **dict(s.split("=", 1) for s in settings))
+    out = subprocess.run([program, f"--benchmark_filter={benchmark}",
                           f"--benchmark_min_time={seconds}"],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, env=env).stdout
     match = (re.search(r"samples/s=([\d.]+)([kMG]?)/s", out) or
              re.search(r"GFLOP/s=([\d.]+)([kMG]?)/s", out))
     if match is None:

@@ -22,6 +22,7 @@ def test_cpu_info_reports_the_active_level_and_its_blocking():
             assert b["nr"] == 2 * vector // width  # two vectors a tile row
     assert info["threads"] == fastbp.get_num_threads()
     assert all(info[k] >= 0 for k in ("l1d_bytes", "l2_bytes", "l3_bytes"))
+    assert info["shared_panel_elements"] >= 1
 
 
 CHILD = """
@@ -37,7 +38,7 @@ print(json.dumps({"info": fastbp.cpu_info(), "error": error}))
 
 
 def test_the_blocking_override_takes_effect_and_keeps_results_right():
-    env = dict(os.environ, FASTBP_GEMM_BLOCKING="mc=7,kc=5,nc=0,junk,qc=9")
+    env = dict(os.environ, FASTBP_GEMM_BLOCKING="mc=7,kc=5,nc=0,junk,qc=9,panel=1000")
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
                          check=True).stdout
     child = json.loads(out)
@@ -48,4 +49,5 @@ def test_the_blocking_override_takes_effect_and_keeps_results_right():
     assert info["blocking_source"] == "FASTBP_GEMM_BLOCKING"
     assert b["kc"] == 5 and b["mc"] == -(-7 // b["mr"]) * b["mr"]
     assert b["nc"] == built_in["gemm_float64"]["nc"]  # 0 is ignored
+    assert info["shared_panel_elements"] == 1000
     assert child["error"] < 1e-12  # many k- and m-blocks, the same function

@@ -175,6 +175,7 @@ True
         d["l3_bytes"] = info.l3_bytes;
         d["simd_level"] = info.simd_level;
         d["slow_masked_stores"] = info.slow_masked_stores;
+        d["shared_panel_elements"] = info.shared_panel_elements;
         d["gemm_float32"] = blocking(info.f32);
         d["gemm_float64"] = blocking(info.f64);
         d["blocking_source"] = info.blocking_source;

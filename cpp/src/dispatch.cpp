@@ -116,7 +116,7 @@ void override_blocking(KernelTable<T>& table) {
     if (name == "kc") table.kc = value;
     else if (name == "mc") table.mc = (value + table.mr - 1) / table.mr * table.mr;
     else if (name == "nc") table.nc = (value + table.nr - 1) / table.nr * table.nr;
-    else continue;
+    else if (name != "panel") continue;  // read by tuning_for_this_cpu
     blocking_overridden() = true;
   }
 }
@@ -164,6 +164,9 @@ CpuTuning tuning_for_this_cpu() {
   __builtin_cpu_init();
   t.slow_masked_stores = __builtin_cpu_is("amd");
 #endif
+  if (const char* spec = std::getenv("FASTBP_GEMM_BLOCKING"))
+    if (const char* panel = std::strstr(spec, "panel="))
+      if (std::atoll(panel + 6) >= 1) t.shared_panel_elements = std::atoll(panel + 6);
   return t;
 }
 
@@ -277,6 +280,7 @@ CpuInfo cpu_info() {
   info.l3_bytes = cache_bytes(3);
   info.simd_level = simd_level();
   info.slow_masked_stores = kernels::cpu_tuning.slow_masked_stores;
+  info.shared_panel_elements = kernels::cpu_tuning.shared_panel_elements;
   info.f32 = blocking_of(kernels::kernel_table<float>());
   info.f64 = blocking_of(kernels::kernel_table<double>());
   info.blocking_source = kernels::blocking_overridden() ? "FASTBP_GEMM_BLOCKING" : "built in";

@@ -85,7 +85,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   // 4 x 196, not 3 x 256 + 16): a short last block would pay a full round trip of C for little
   // work. On several threads each k-block costs three barriers, so when all of B fits in L2 it
   // is packed in one block (measured on 64x784x256: 179 -> 228 GFLOP/s on 2 threads).
-  constexpr std::ptrdiff_t kSharedPanelBudget = std::ptrdiff_t(1) << 18;  // elements
+  const std::ptrdiff_t kSharedPanelBudget = kernels::cpu_tuning.shared_panel_elements;
   std::ptrdiff_t kc_target = kern.kc;
   if (threads > 1 && k * std::min(n, NC) <= kSharedPanelBudget) kc_target = std::max<std::ptrdiff_t>(k, 1);
   const std::ptrdiff_t k_blocks =

@@ -19,9 +19,11 @@ struct CpuInfo {
   std::size_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  // 0 where the OS does not say
   std::string simd_level;
   bool slow_masked_stores = false;  // AMD: partial rows are stored element by element
+  // The most elements of a packed panel one block holds when threads share it.
+  std::ptrdiff_t shared_panel_elements = 0;
   GemmBlocking f32, f64;            // at the active level
   // "built in" (per level, from the ISA), or "FASTBP_GEMM_BLOCKING" when the environment
-  // variable (e.g. "mc=240,kc=256,nc=2048", for tuning experiments) set any of them.
+  // variable (e.g. "mc=240,kc=256,nc=2048,panel=131072", for tuning experiments) set any.
   std::string blocking_source;
 };
 

@@ -60,6 +60,11 @@ struct CpuTuning {
   // 1.8 ns for a plain store, measured on an EPYC (Zen 3). Partial rows are then stored element
   // by element instead.
   bool slow_masked_stores = false;
+  // Elements of a packed panel that one block may hold when threads share it (see gemm.cpp);
+  // tuned on a Xeon's 1 MiB L2. A quarter of a Zen 3's 512 KiB L2 instead (2^17) measured
+  // within noise on mnist-mlp and wide (bench/ab.py, 6 pairs), so it stays for every CPU;
+  // FASTBP_GEMM_BLOCKING=panel=N sets it for experiments.
+  std::ptrdiff_t shared_panel_elements = std::ptrdiff_t(1) << 18;
 };
 extern CpuTuning cpu_tuning;
 
