@@ -59,12 +59,22 @@ def test_predict_into_a_given_array(dtype, n):
     (np.empty((3, 4), np.float32), ValueError, r"expected shape \(4, 3\), got \(3, 4\)"),
     (np.empty((3, 4), np.float32).T, TypeError, "got a non-contiguous float32"),
     (np.empty((4, 3), np.float32)[::-1], TypeError, "non-contiguous"),
-    ("4 by 3", TypeError, "float32 array"),
+    ("4 by 3", TypeError, "expected a NumPy array, got str"),
+    ([[0.0] * 3] * 4, TypeError, "expected a NumPy array, got list"),
 ])
 def test_predict_refuses_an_out_it_cannot_fill(bad, error, match):
     net = fastbp.MLP([2, 5, 3], seed=0)
     with pytest.raises(error, match=match):
         net.predict(np.ones((4, 2)), out=bad)
+
+
+def test_predict_refuses_an_out_that_overlaps_x():
+    net = fastbp.MLP([3, 3], seed=0)  # one layer: outputs go straight into out
+    X = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match="shares memory with X"):
+        net.predict(X, out=X)
+    with pytest.raises(ValueError, match="shares memory with X"):
+        net.predict(X[:2], out=X[1:3])
 
 
 def test_predict_refuses_a_read_only_out():

@@ -50,6 +50,9 @@ fastbp::DataParallel<T> data_parallel_of(const py::dict& settings) {
   p.steps_per_epoch = settings["steps_per_epoch"].cast<std::ptrdiff_t>();
   p.average_every = settings["average_every"].cast<int>();
   py::object sum = settings["sum"];
+  if (!PyCallable_Check(sum.ptr()))
+    throw py::type_error("data_parallel: sum: expected a callable, got " +
+                         std::string(py::str(py::type::of(sum).attr("__name__"))));
   p.sum = [sum](T* values, std::size_t count) {
     py::gil_scoped_acquire acquire;
     const py::capsule borrowed(values, [](void*) {});
@@ -99,10 +102,24 @@ void bind_network(py::module_& m, const char* class_name) {
             const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
             const py::ssize_t n = X.n, n_out = py::ssize_t(net.layers().back());
             // Into the caller's array, when given: no allocation per call.
+            if (!out.is_none() && !py::isinstance<py::array>(out))
+              throw py::type_error("out: expected a NumPy array, got " +
+                                   std::string(py::str(py::type::of(out).attr("__name__"))));
             py::array result = out.is_none() ? py::array(CArray<T>({n, n_out}))
-                                             : out.cast<py::array>();
+                                             : py::reinterpret_borrow<py::array>(out);
             T* dst = writable_data<T>(result, "out");
-            if (!out.is_none()) require_shape(result, "out", {n, n_out});
+            if (!out.is_none()) {
+              require_shape(result, "out", {n, n_out});
+              // The last layer writes into out while earlier rows of X may still be read.
+              const auto* lo = reinterpret_cast<const char*>(dst);
+              const auto* hi = lo + result.nbytes();
+              for (const py::array& in : {py::array(X.dense), py::array(X.values)}) {
+                if (!in || in.nbytes() == 0) continue;
+                const auto* in_lo = static_cast<const char*>(in.data());
+                if (in_lo < hi && lo < in_lo + in.nbytes())
+                  throw py::value_error("out: shares memory with X; give an array of its own");
+              }
+            }
             {
               py::gil_scoped_release release;
               net.predict(X.inputs, n, dst);

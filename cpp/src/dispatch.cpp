@@ -98,27 +98,29 @@ bool& blocking_overridden() {
   return value;
 }
 
-template <typename T>
-void override_blocking(KernelTable<T>& table) {
+// The value FASTBP_GEMM_BLOCKING gives `name`, or 0 (absent or below 1).
+long long blocking_setting(const std::string& name) {
   const char* spec = std::getenv("FASTBP_GEMM_BLOCKING");
-  if (!spec) return;
-  std::string text(spec);
-  std::size_t at = 0;
-  while (at < text.size()) {
+  const std::string text = spec ? spec : "";
+  long long value = 0;
+  for (std::size_t at = 0; at < text.size();) {
     const std::size_t end = std::min(text.find(',', at), text.size());
     const std::string item = text.substr(at, end - at);
     at = end + 1;
-    const std::size_t eq = item.find('=');
-    if (eq == std::string::npos) continue;
-    const long long value = std::atoll(item.c_str() + eq + 1);
-    if (value < 1) continue;
-    const std::string name = item.substr(0, eq);
-    if (name == "kc") table.kc = value;
-    else if (name == "mc") table.mc = (value + table.mr - 1) / table.mr * table.mr;
-    else if (name == "nc") table.nc = (value + table.nr - 1) / table.nr * table.nr;
-    else if (name != "panel") continue;  // read by tuning_for_this_cpu
-    blocking_overridden() = true;
+    if (item.compare(0, name.size() + 1, name + "=") == 0)
+      value = std::max(0LL, std::atoll(item.c_str() + name.size() + 1));
   }
+  if (value > 0) blocking_overridden() = true;
+  return value;
+}
+
+template <typename T>
+void override_blocking(KernelTable<T>& table) {
+  if (const long long kc = blocking_setting("kc")) table.kc = kc;
+  if (const long long mc = blocking_setting("mc"))
+    table.mc = (mc + table.mr - 1) / table.mr * table.mr;
+  if (const long long nc = blocking_setting("nc"))
+    table.nc = (nc + table.nr - 1) / table.nr * table.nr;
 }
 
 KernelSet with_blocking_override(KernelSet set) {
@@ -164,9 +166,7 @@ CpuTuning tuning_for_this_cpu() {
   __builtin_cpu_init();
   t.slow_masked_stores = __builtin_cpu_is("amd");
 #endif
-  if (const char* spec = std::getenv("FASTBP_GEMM_BLOCKING"))
-    if (const char* panel = std::strstr(spec, "panel="))
-      if (std::atoll(panel + 6) >= 1) t.shared_panel_elements = std::atoll(panel + 6);
+  if (const long long panel = blocking_setting("panel")) t.shared_panel_elements = panel;
   return t;
 }
 

@@ -225,22 +225,44 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
                                       TrainingProgress* progress,
                                       const DataParallel<T>* replicas) {
   Impl& m = *impl_;
-  detail::check_input(m.arch, X, n);
-  detail::check_targets(m.arch, n, targets);
-  check_options(options);
   const Monitor monitor = options.monitor == Monitor::automatic
                               ? (validation ? Monitor::validation_loss : Monitor::training_loss)
                               : options.monitor;
-  if (monitor != Monitor::training_loss && !validation)
-    detail::fail("monitor: a validation monitor needs validation data");
-  if (monitor == Monitor::validation_accuracy && m.arch.output != Activation::softmax &&
-      m.arch.output != Activation::sigmoid)
-    detail::fail("monitor: validation accuracy needs a softmax or sigmoid output");
-  if (monitor == Monitor::validation_r2 && !validation->targets.values)
-    detail::fail("monitor: R^2 needs target values, not class labels");
-  if (validation) {
-    detail::check_input(m.arch, validation->X, validation->n);
-    detail::check_targets(m.arch, validation->n, validation->targets);
+  const auto check_arguments = [&] {
+    detail::check_input(m.arch, X, n);
+    detail::check_targets(m.arch, n, targets);
+    check_options(options);
+    if (monitor != Monitor::training_loss && !validation)
+      detail::fail("monitor: a validation monitor needs validation data");
+    if (monitor == Monitor::validation_accuracy && m.arch.output != Activation::softmax &&
+        m.arch.output != Activation::sigmoid)
+      detail::fail("monitor: validation accuracy needs a softmax or sigmoid output");
+    if (monitor == Monitor::validation_r2 && !validation->targets.values)
+      detail::fail("monitor: R^2 needs target values, not class labels");
+    if (validation) {
+      detail::check_input(m.arch, validation->X, validation->n);
+      detail::check_targets(m.arch, validation->n, validation->targets);
+    }
+    if (replicas) detail::Replicas<T>(*replicas, n, options.batch_size);  // its own checks
+  };
+  if (!replicas) {
+    check_arguments();
+  } else {
+    // A process whose arguments are refused must not leave the others waiting in a sum: every
+    // process learns whether any refused, and all of them throw.
+    if (!replicas->sum) detail::fail("data parallel: sum: expected a function that sums");
+    std::exception_ptr refused;
+    try {
+      check_arguments();
+    } catch (...) {
+      refused = std::current_exception();
+    }
+    T refusals = refused ? T(1) : T(0);
+    replicas->sum(&refusals, 1);
+    if (refused) std::rethrow_exception(refused);
+    if (refusals > 0)
+      detail::fail("another process refused its arguments to fit; training stopped on every "
+                   "process");
   }
   detail::TrainingLock lock(m.guard);
   TrainingProgress fresh;
@@ -395,6 +417,8 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   // every average_every steps and at the end. Returns {rows, loss sum, penalty sum} of every
   // process's steps.
   const auto local_sgd_epoch = [&](int epoch, double lr) {
+    // Every process's optimizer state exists, stepped or not, so that all average the same arrays.
+    m.optimizer.prepare(options.optimizer, n_parameters);
     double rows_sum = 0, loss = 0, penalty = 0;
     bool local_divergence = false;
     int since_average = 0;
@@ -416,6 +440,8 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
         } catch (const detail::NonFiniteLoss&) {
           local_divergence = true;
         }
+      } else if (counts_steps) {
+        m.optimizer.count_step();  // Adam's step count stays the same on every process
       }
       if (++since_average == group->average_every() || step + 1 == group->steps_per_epoch()) {
         since_average = 0;
@@ -455,37 +481,38 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
       } else {
         add(local_sgd_epoch(epoch, lr));
       }
-    }
-    const Optimizer full = optimizer_for(double(batch)), last = optimizer_for(double(last_rows));
-    detail::StepPlan<T> full_plan = m.plan_step(full, lr);
-    detail::StepPlan<T> last_plan = last_rows == batch ? full_plan : m.plan_step(last, lr);
-    for (std::ptrdiff_t start = 0; start < (group ? 0 : n); start += batch) {
-      if (between_batches) check_interval.tick(between_batches);
-      const std::ptrdiff_t rows = std::min(batch, n - start);
-      const double divisor = targets.weights
-                                 ? detail::weight_sum(targets, order.data() + start, rows)
-                                 : double(rows);
-      if (plan_each_batch) {
-        weighted = optimizer_for(divisor);
-        weighted_plan = m.plan_step(weighted, lr);
-      }
-      const Optimizer& stepping = plan_each_batch ? weighted : rows == batch ? full : last;
-      detail::StepPlan<T>& plan =
-          plan_each_batch ? weighted_plan : rows == batch ? full_plan : last_plan;
-      plan.refuse_non_finite_loss = options.stop_on_divergence;
-      // Online training tells each step the sample that follows, within the epoch.
-      const T* next_x = batch == 1 && start + 1 < n && !X.is_sparse()
-                            ? X.dense + order[std::size_t(start + 1)] * n_in
-                            : nullptr;
-      if (counts_steps) plan.rule = detail::update_rule<T>(stepping, lr, m.optimizer.steps() + 1);
-      // scikit-learn's batch loss carries alpha/2 |W|^2 / divisor, counted once per row
-      if (options.l2 > 0 && divisor > 0)
-        penalty_sum += 0.5 * options.l2 * sum_of_squared_weights(m) * double(rows) / divisor;
-      try {
-        loss_sum += double(rows) * m.step(X, order.data() + start, rows, targets, plan, nullptr,
-                                          &fusion, next_x);
-      } catch (const detail::NonFiniteLoss& e) {
-        diverged(epoch, start / batch + 1, e.describe());
+    } else {
+      const Optimizer full = optimizer_for(double(batch)), last = optimizer_for(double(last_rows));
+      detail::StepPlan<T> full_plan = m.plan_step(full, lr);
+      detail::StepPlan<T> last_plan = last_rows == batch ? full_plan : m.plan_step(last, lr);
+      for (std::ptrdiff_t start = 0; start < n; start += batch) {
+        if (between_batches) check_interval.tick(between_batches);
+        const std::ptrdiff_t rows = std::min(batch, n - start);
+        const double divisor = targets.weights
+                                   ? detail::weight_sum(targets, order.data() + start, rows)
+                                   : double(rows);
+        if (plan_each_batch) {
+          weighted = optimizer_for(divisor);
+          weighted_plan = m.plan_step(weighted, lr);
+        }
+        const Optimizer& stepping = plan_each_batch ? weighted : rows == batch ? full : last;
+        detail::StepPlan<T>& plan =
+            plan_each_batch ? weighted_plan : rows == batch ? full_plan : last_plan;
+        plan.refuse_non_finite_loss = options.stop_on_divergence;
+        // Online training tells each step the sample that follows, within the epoch.
+        const T* next_x = batch == 1 && start + 1 < n && !X.is_sparse()
+                              ? X.dense + order[std::size_t(start + 1)] * n_in
+                              : nullptr;
+        if (counts_steps) plan.rule = detail::update_rule<T>(stepping, lr, m.optimizer.steps() + 1);
+        // scikit-learn's batch loss carries alpha/2 |W|^2 / divisor, counted once per row
+        if (options.l2 > 0 && divisor > 0)
+          penalty_sum += 0.5 * options.l2 * sum_of_squared_weights(m) * double(rows) / divisor;
+        try {
+          loss_sum += double(rows) * m.step(X, order.data() + start, rows, targets, plan, nullptr,
+                                            &fusion, next_x);
+        } catch (const detail::NonFiniteLoss& e) {
+          diverged(epoch, start / batch + 1, e.describe());
+        }
       }
     }
     state.samples_seen += epoch_rows;
@@ -520,6 +547,12 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
         log.val_loss = sums[0] / sums[3];
         log.val_accuracy = sums[1] / sums[3];
         log.val_score = sums[2] / sums[3];
+      } else if (group) {
+        const std::vector<double> first =
+            group->from_first({log.val_loss, log.val_accuracy, log.val_score});
+        log.val_loss = first[0];
+        log.val_accuracy = first[1];
+        log.val_score = first[2];
       }
     }
     const double monitored = monitor == Monitor::training_loss     ? log.loss
@@ -544,14 +577,14 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
     state.converged = stop;
     history.push_back(log);
     bool keep_going = true;
-    if (on_epoch && !group) keep_going = on_epoch(log);
+    if (on_epoch && !pending) try {
+        keep_going = on_epoch(log);
+      } catch (...) {
+        if (!group) throw;
+        pending = std::current_exception();
+      }
     if (group) {
       // A callback may stop one process and not another: every process stops if any does.
-      if (on_epoch && !pending) try {
-          keep_going = on_epoch(log);
-        } catch (...) {
-          pending = std::current_exception();
-        }
       const std::vector<double> votes = group->sum({pending ? 1.0 : 0.0, keep_going ? 0.0 : 1.0});
       if (votes[0] > 0) detail::Replicas<T>::stop_all(pending);
       keep_going = votes[1] == 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -34,7 +35,8 @@ class Replicas {
     if (p.average_every < 0)
       fail("data parallel: average_every: expected >= 0, got " + std::to_string(p.average_every));
     if (p.sharding == Sharding::global) {
-      step_rows_ = std::min<std::ptrdiff_t>(batch_size * p.size, n);
+      // batch_size * size, without overflowing for a huge batch_size
+      step_rows_ = batch_size >= (n + p.size - 1) / p.size ? n : batch_size * p.size;
       steps_ = (n + step_rows_ - 1) / step_rows_;
     } else {
       step_rows_ = std::min(batch_size, n);
@@ -70,12 +72,30 @@ class Replicas {
 
   void sum(T* values, std::size_t count) const { p_.sum(values, count); }
 
-  // Sums small figures (losses, counts, flags) in the model's type.
-  std::vector<double> sum(std::vector<double> figures) const {
-    std::vector<T> buffer(figures.begin(), figures.end());
+  // Sums small figures (losses, counts, flags). Each travels as two values of the model's
+  // type, itself and what it rounded off, so float32 models keep about 48 bits of them.
+  std::vector<double> sum(const std::vector<double>& figures) const {
+    std::vector<T> buffer;
+    for (double f : figures) {
+      const T high = T(f);
+      buffer.push_back(high);
+      buffer.push_back(std::isfinite(f) ? T(f - double(high)) : T(0));
+    }
     p_.sum(buffer.data(), buffer.size());
-    return std::vector<double>(buffer.begin(), buffer.end());
+    std::vector<double> sums;
+    for (std::size_t i = 0; i < figures.size(); ++i)
+      sums.push_back(double(buffer[2 * i]) + double(buffer[2 * i + 1]));
+    return sums;
   }
+
+  // Process 0's figures on every process: decisions taken from them (early stopping, the
+  // plateau schedule) come out the same everywhere even where processes compute the same
+  // figures in different bits (different CPUs, thread counts).
+  std::vector<double> from_first(std::vector<double> figures) const {
+    if (p_.rank != 0) std::fill(figures.begin(), figures.end(), 0.0);
+    return sum(figures);
+  }
+  int rank() const { return p_.rank; }
 
   // The mean over the processes of the parameters and of the optimizer state.
   void average(NetworkImpl<T>& m) const {

@@ -168,10 +168,11 @@ void test_each_layer_is_summed_while_the_layers_below_compute() {
     if (all_zero) ++early;
   };
   train_replicas(2, layers, d, options, 0, observe);
-  CHECK(last_layer_sums == 8);  // 2048 rows in steps of 2 x 128
-  CHECK(calls == 8 * 3 + 1);    // two layers and the figures a step, the epoch's vote
-  CHECK(from_caller == 1);      // steps on fit's own thread; the epoch's vote on the caller's
-  CHECK(early >= 1);            // at least one overlapped the first layer's backward pass
+  CHECK(last_layer_sums == 8);    // 2048 rows in steps of 2 x 128
+  CHECK(calls == 1 + 8 * 3 + 1);  // the arguments' agreement, two layers and the figures a
+                                  // step, the epoch's vote
+  CHECK(from_caller == 2);        // steps on fit's own thread; agreement and vote on the caller's
+  CHECK(early >= 1);              // at least one overlapped the first layer's backward pass
 }
 
 }  // namespace

@@ -67,19 +67,58 @@ def _summing(comm):
     return total
 
 
-def settings(comm, shard: str, sync: Any, n_rows: int, batch_size: int) -> dict:
-    """The core's data-parallel settings for one ``fit`` call (what every process agrees on
-    before training: a local shard's number of steps per epoch)."""
+def common_seed(comm, seed):
+    """Process 0's seed on every process (each would draw its own for seed=None, and shuffle
+    and split differently): the first collective of a fit, before anything can fail on one
+    process only."""
     _check_comm(comm)
+    try:
+        mine = ("ok", check.seed("seed", seed))
+    except (TypeError, ValueError) as error:
+        mine = ("error", error)
+    everyone = comm.allgather(mine if mine[0] == "ok" else ("error", str(mine[1])))
+    if mine[0] == "error":
+        raise mine[1]
+    if any(kind == "error" for kind, _ in everyone):
+        raise ValueError(f"seed: refused on another process: "
+                         f"{next(v for kind, v in everyone if kind == 'error')}")
+    return everyone[0][1]
+
+
+def refuse(comm, error: BaseException) -> None:
+    """Tells the other processes (waiting in `settings`) that this one refused its arguments."""
+    comm.allgather(("error", f"process {comm.Get_rank()}: {type(error).__name__}: {error}"))
+
+
+def settings(comm, shard: str, sync: Any, n_rows: int, batch_size: int, epochs: int,
+             has_validation: bool) -> dict:
+    """The core's data-parallel settings for one ``fit`` call, once every process has checked its
+    arguments and they agree (the data's rows with global shards, epochs, batch size,
+    validation): otherwise every process raises, and none is left waiting."""
+    problem = None
     if shard not in _SHARDS:
-        raise ValueError(f"shard: expected one of {_SHARDS}, got {shard!r}")
-    if isinstance(sync, LocalSGD):
-        every = sync.every
-    elif sync == "gradients":
-        every = 0
-    else:
-        raise ValueError(f"sync: expected 'gradients' or fastbp.distributed.LocalSGD(every=k), "
-                         f"got {sync!r}")
+        problem = f"shard: expected one of {_SHARDS}, got {shard!r}"
+    elif not (isinstance(sync, LocalSGD) or (isinstance(sync, str) and sync == "gradients")):
+        problem = (f"sync: expected 'gradients' or fastbp.distributed.LocalSGD(every=k), got "
+                   f"{sync!r}")
+    elif _mpi().Query_thread() < _mpi().THREAD_SERIALIZED:
+        problem = ("comm: synchronous steps call MPI from a thread of fit's own, which needs "
+                   "MPI initialised with at least MPI_THREAD_SERIALIZED (mpi4py's default is "
+                   "MPI_THREAD_MULTIPLE; see mpi4py.rc.thread_level)")
+    terms = {"epochs": epochs, "batch_size": batch_size, "validation data": has_validation}
+    if shard == "global":
+        terms["rows of X (shard='global')"] = n_rows
+    everyone = comm.allgather(("error", problem) if problem else ("ok", terms))
+    if problem:
+        raise ValueError(problem)
+    refusals = [v for kind, v in everyone if kind == "error"]
+    if refusals:
+        raise ValueError("comm: another process refused its arguments: " + "; ".join(refusals))
+    for name in terms:
+        values = [v[name] for _, v in everyone]
+        if any(v != values[0] for v in values):
+            raise ValueError(f"comm: every process must pass the same {name}, got {values}")
+    every = sync.every if isinstance(sync, LocalSGD) else 0
     steps = 0
     if shard == "local":
         steps = int(comm.allreduce(-(-n_rows // min(batch_size, n_rows)), op=_mpi().MAX))

@@ -369,81 +369,90 @@ class MLP:
         >>> bool(history.val_accuracy[history.best_epoch - 1] > 0.85)
         True
         """
-        x = self._X(X)
-        values, labels = self._T(T, x.shape[0])
-        weights = self._W(sample_weight, x.shape[0])
-        epochs = check.integer("epochs", epochs, minimum=0)
-        if comm is None and (shard != "global" or sync != "gradients"):
-            raise ValueError("shard, sync: these set how processes train together; give comm "
-                             "(an mpi4py communicator) too")
-        if comm is not None and isinstance(optimizer, LBFGS):
-            raise ValueError("comm: fastbp.LBFGS trains in one process; use a first-order "
-                             "optimizer to train over MPI")
-        if isinstance(optimizer, LBFGS):
-            full_batch = _full_batch_arguments(lr, momentum, lr_schedule, batch_size)
-            if full_batch:
-                raise ValueError(f"{full_batch}: fastbp.LBFGS trains on the whole data set with "
-                                 f"a line search; leave {full_batch} out")
-            chosen: optimizers.Optimizer | LBFGS = optimizer
-        else:
-            chosen = optimizers.resolve(optimizer, lr, momentum)
-            schedule = schedules.resolve(lr_schedule)
-            if batch_size is None:
-                batch_size = x.shape[0] if isinstance(chosen, optimizers.RProp) else 32
-            batch_size = check.integer("batch_size", batch_size, minimum=1)
-        shuffle = check.boolean("shuffle", shuffle)
-        seed = check.seed("seed", seed)
-        validation_split = check.real("validation_split", validation_split, low=0, high=1,
-                                      high_open=True)
-        if patience is not None:
-            patience = check.integer("patience", patience, minimum=1)
-        tol = check.real("tol", tol, low=0)
-        restore_best_weights = check.boolean("restore_best_weights", restore_best_weights)
-        if not isinstance(verbose, (bool, np.bool_, int)):
-            raise TypeError(f"verbose: expected a bool, got {type(verbose).__name__}")
-        callbacks = list(callbacks or [])
-        for c in callbacks:
-            if not callable(c):
-                raise TypeError(f"callbacks: expected callables, got {type(c).__name__}")
+        if comm is not None:
+            if isinstance(optimizer, LBFGS):
+                raise ValueError("comm: fastbp.LBFGS trains in one process; use a first-order "
+                                 "optimizer to train over MPI")
+            # The first collective, before anything can fail on one process only.
+            seed = distributed.common_seed(comm, seed)
+        try:
+            x = self._X(X)
+            values, labels = self._T(T, x.shape[0])
+            weights = self._W(sample_weight, x.shape[0])
+            epochs = check.integer("epochs", epochs, minimum=0)
+            if comm is None and (shard != "global" or sync != "gradients"):
+                raise ValueError("shard, sync: these set how processes train together; give "
+                                 "comm (an mpi4py communicator) too")
+            if isinstance(optimizer, LBFGS):
+                full_batch = _full_batch_arguments(lr, momentum, lr_schedule, batch_size)
+                if full_batch:
+                    raise ValueError(f"{full_batch}: fastbp.LBFGS trains on the whole data set with "
+                                     f"a line search; leave {full_batch} out")
+                chosen: optimizers.Optimizer | LBFGS = optimizer
+            else:
+                chosen = optimizers.resolve(optimizer, lr, momentum)
+                schedule = schedules.resolve(lr_schedule)
+                if batch_size is None:
+                    batch_size = x.shape[0] if isinstance(chosen, optimizers.RProp) else 32
+                batch_size = check.integer("batch_size", batch_size, minimum=1)
+            shuffle = check.boolean("shuffle", shuffle)
+            seed = check.seed("seed", seed)
+            validation_split = check.real("validation_split", validation_split, low=0, high=1,
+                                          high_open=True)
+            if patience is not None:
+                patience = check.integer("patience", patience, minimum=1)
+            tol = check.real("tol", tol, low=0)
+            restore_best_weights = check.boolean("restore_best_weights", restore_best_weights)
+            if not isinstance(verbose, (bool, np.bool_, int)):
+                raise TypeError(f"verbose: expected a bool, got {type(verbose).__name__}")
+            callbacks = list(callbacks or [])
+            for c in callbacks:
+                if not callable(c):
+                    raise TypeError(f"callbacks: expected callables, got {type(c).__name__}")
 
-        X_val = val_values = val_labels = val_weights = None
-        if validation_data is not None:
-            if validation_split:
-                raise ValueError("validation_split: give either validation_data or "
-                                 "validation_split, not both")
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2,
-                                                                                            3):
-                raise TypeError("validation_data: expected a tuple (X_val, T_val) or (X_val, "
-                                "T_val, sample_weight_val)")
-            X_val = self._X(validation_data[0], "validation_data[0]")
-            val_values, val_labels = self._T(validation_data[1], X_val.shape[0],
-                                             "validation_data[1]")
-            if len(validation_data) == 3:
-                val_weights = self._W(validation_data[2], X_val.shape[0], "validation_data[2]")
-        elif validation_split:
-            n_val = int(round(validation_split * x.shape[0]))
-            if n_val < 1 or n_val >= x.shape[0]:
-                raise ValueError(f"validation_split: {validation_split} of {x.shape[0]} samples "
-                                 f"leaves {n_val} for validation and {x.shape[0] - n_val} for "
-                                 f"training; both need at least one")
-            order = np.random.default_rng(seed).permutation(x.shape[0])
-            held, kept = order[:n_val], np.sort(order[n_val:])
-            x, X_val = x[kept], x[held]
-            if values is not None:
-                values, val_values = values[kept], values[held]
-            elif labels is not None:
-                labels, val_labels = labels[kept], labels[held]
-            if weights is not None:
-                weights, val_weights = weights[kept], weights[held]
-                for part, name in ((weights, "sample_weight (training part)"),
-                                   (val_weights, "sample_weight (validation part)")):
-                    if not part.sum() > 0:
-                        raise ValueError(f"{name}: all the weights are zero after "
-                                         f"validation_split")
+            X_val = val_values = val_labels = val_weights = None
+            if validation_data is not None:
+                if validation_split:
+                    raise ValueError("validation_split: give either validation_data or "
+                                     "validation_split, not both")
+                if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2,
+                                                                                                3):
+                    raise TypeError("validation_data: expected a tuple (X_val, T_val) or (X_val, "
+                                    "T_val, sample_weight_val)")
+                X_val = self._X(validation_data[0], "validation_data[0]")
+                val_values, val_labels = self._T(validation_data[1], X_val.shape[0],
+                                                 "validation_data[1]")
+                if len(validation_data) == 3:
+                    val_weights = self._W(validation_data[2], X_val.shape[0], "validation_data[2]")
+            elif validation_split:
+                n_val = int(round(validation_split * x.shape[0]))
+                if n_val < 1 or n_val >= x.shape[0]:
+                    raise ValueError(f"validation_split: {validation_split} of {x.shape[0]} samples "
+                                     f"leaves {n_val} for validation and {x.shape[0] - n_val} for "
+                                     f"training; both need at least one")
+                order = np.random.default_rng(seed).permutation(x.shape[0])
+                held, kept = order[:n_val], np.sort(order[n_val:])
+                x, X_val = x[kept], x[held]
+                if values is not None:
+                    values, val_values = values[kept], values[held]
+                elif labels is not None:
+                    labels, val_labels = labels[kept], labels[held]
+                if weights is not None:
+                    weights, val_weights = weights[kept], weights[held]
+                    for part, name in ((weights, "sample_weight (training part)"),
+                                       (val_weights, "sample_weight (validation part)")):
+                        if not part.sum() > 0:
+                            raise ValueError(f"{name}: all the weights are zero after "
+                                             f"validation_split")
+        except Exception as error:
+            if comm is not None:
+                distributed.refuse(comm, error)  # the others raise too, none waits
+            raise
 
         data_parallel = None
         if comm is not None:
-            data_parallel = distributed.settings(comm, shard, sync, x.shape[0], batch_size)
+            data_parallel = distributed.settings(comm, shard, sync, x.shape[0], batch_size, epochs,
+                                                 X_val is not None)
             distributed.broadcast_parameters(self, comm)
             verbose = verbose and data_parallel["rank"] == 0
         history = History(n_samples=x.shape[0])

@@ -12,9 +12,9 @@ enum class Sharding {
   // Every process holds the whole data set and draws the same permutation (the same seed):
   // each batch of batch_size * size rows is split among the processes.
   global,
-  // Each process holds its own part, shuffled with its own seed; an epoch has steps_per_epoch
-  // steps (the most batches of any process), and a process whose batches have run out joins
-  // the remaining steps with no rows.
+  // Each process holds its own part and shuffles its own rows (with the seed of the options);
+  // an epoch has steps_per_epoch steps (the most batches of any process), and a process whose
+  // batches have run out joins the remaining steps with no rows.
   local,
 };
 
