@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The cost of one call from Python, for people who write their own loops (online learning,
-reinforcement learning, custom schedules): `train_step`, `loss` and `predict` on one sample of
-a small network, against the compiled call alone (fastbp._core, no Python layer) and the same
-step in JAX (`jax.jit` of the SGD step) and PyTorch (eager forward, backward and update).
+reinforcement learning, custom schedules): `train_step`, `loss`, `gradients` and `predict` on
+one sample of a small network, against the compiled call alone (fastbp._core, no Python layer)
+and the same step in JAX (`jax.jit` of the SGD step) and PyTorch (eager forward, backward and
+update).
 Interleaved repeats, medians of calls/s; a results file in bench/results/.
 
     python bench/calls.py                        # [2, 8, 1] tanh/sigmoid, batch 1
-    python bench/calls.py --layers 64 128 1 --hidden relu --batch 32
+    python bench/calls.py --layers 784 128 10 --hidden relu
 """
 
 from __future__ import annotations
@@ -100,13 +101,17 @@ def main(argv=None):
     net = fastbp.MLP(args.layers, hidden=args.hidden, output=args.output, seed=0)
     sgd = fastbp.SGD(lr=0.01)
     core = net._net
+    out = np.empty((args.batch, args.layers[-1]), dtype=np.float32)
     calls = {
         "fastbp train_step(lr=)": lambda: net.train_step(x, t, lr=0.01),
         "fastbp train_step(optimizer=)": lambda: net.train_step(x, t, optimizer=sgd),
         "fastbp loss": lambda: net.loss(x, t),
+        "fastbp gradients": lambda: net.gradients(x, t),
         "fastbp predict": lambda: net.predict(x),
-        "compiled train_step alone": lambda: core.train_step(x, t, None, sgd._core),
-        "compiled predict alone": lambda: core.predict(x),
+        "fastbp predict(out=)": lambda: net.predict(x, out=out),
+        # The compiled calls the package makes for arrays that need no conversion.
+        "compiled train_step alone": lambda: core.ready_train_step(x, t, sgd._core),
+        "compiled predict alone": lambda: core.ready_predict(x, None),
     }
     versions, notes = {"fastbp": fastbp.__version__, "numpy": np.__version__}, []
     for name, make in (("jax", jax_step), ("torch", torch_step)):

@@ -168,6 +168,49 @@ def test_online_steps_match_reference(dtype, hidden, output, loss, layers, momen
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "gelu", "softplus"])
+@pytest.mark.parametrize("output,loss", ONLINE_OUTPUTS)
+@pytest.mark.parametrize("layers", [[2, 8, 2], [40, 1, 7, 2], [3, 32, 17, 33], [129, 65, 2]],
+                         ids=["2-8-2", "40-1-7-2", "3-32-17-33", "129-65-2"])
+def test_one_sample_predict_and_loss_match_reference(dtype, hidden, output, loss, layers,
+                                                     simd_level):
+    """One sample goes through the online forward kernel (no GEMM driver): against the
+    reference, and equal to its row of a batch through the GEMM path up to rounding."""
+    rng = np.random.default_rng(layers[1])
+    net = fastbp.MLP(layers, hidden=hidden, output=output, loss=loss, dtype=dtype, seed=4)
+    for b in net.biases:
+        b[...] = rng.normal(scale=0.1, size=b.shape)
+    X, T = make_data(rng, 5, layers[0], layers[-1], net.loss_name)
+    X, T = X.astype(dtype), T.astype(dtype)
+    ref = reference_of(net)
+    batch = net.predict(X)
+    for i in range(len(X)):
+        one = net.predict(X[i:i + 1])
+        assert_close(one, ref.predict(X[i:i + 1]), dtype, "predict of one sample")
+        assert_close(one, batch[i:i + 1], dtype, "one sample against its row of a batch")
+        assert_close(net.loss(X[i:i + 1], T[i:i + 1]), ref.loss(X[i:i + 1], T[i:i + 1]), dtype,
+                     "loss of one sample")
+
+
+def test_one_sample_predictions_from_several_threads_at_once():
+    """The online inference path keeps its buffers per thread: concurrent calls on one model
+    must not see each other's rows."""
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(0)
+    net = fastbp.MLP([17, 33, 9, 3], hidden="tanh", output="softmax", seed=0)
+    X = rng.normal(size=(300, 17)).astype(np.float32)
+    expected = net.predict(X)
+
+    def rows(start):
+        return [net.predict(X[i:i + 1])[0] for i in range(start, len(X), 3)]
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(rows, range(3)))
+    for start, got in enumerate(results):
+        np.testing.assert_allclose(np.array(got), expected[start::3], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_batch_one_steps_of_a_large_network_match_reference(dtype, momentum, threads):
     """Above 2^18 parameters batch-1 steps take the threaded GEMM path on 2 threads and the

@@ -58,3 +58,80 @@ def test_ready_and_converted_inputs_give_the_same_results(classifier):
         b.train_step(x64, labels, optimizer=fastbp.SGD(lr=lr, momentum=0.9))
     for u, v in zip(a.weights, b.weights):
         np.testing.assert_array_equal(u, v)
+
+
+# -- the compiled ready_* calls -----------------------------------------------------------------
+def _ready_calls(net, x, t):
+    optimizer = fastbp.SGD(lr=0.1)._core
+    return {"predict": lambda: net._net.ready_predict(x, None),
+            "loss": lambda: net._net.ready_loss(x, t),
+            "gradients": lambda: net._net.ready_gradients(x, t),
+            "train_step": lambda: net._net.ready_train_step(x, t, optimizer)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7])
+def test_ready_calls_do_what_the_checked_calls_do(dtype, n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 2)).astype(dtype)
+    for t in (rng.integers(0, 3, n), np.eye(3, dtype=dtype)[rng.integers(0, 3, n)]):
+        a = fastbp.MLP([2, 4, 3], output="softmax", dtype=dtype, seed=0)
+        b = fastbp.MLP([2, 4, 3], output="softmax", dtype=dtype, seed=0)
+        values, labels = (None, t) if t.ndim == 1 else (t, None)
+        np.testing.assert_array_equal(a._net.ready_predict(x, None), b._net.predict(x))
+        assert a._net.ready_loss(x, t) == b._net.loss(x, values, labels)
+        np.testing.assert_array_equal(a._net.ready_gradients(x, t),
+                                      b._net.gradients(x, values, labels)[0])
+        sgd = fastbp.SGD(lr=0.1)._core
+        assert a._net.ready_train_step(x, t, sgd) == b._net.train_step(x, values, labels, sgd)
+        np.testing.assert_array_equal(a._net.parameters(), b._net.parameters())
+
+
+def _not_ready_cases():
+    x = np.zeros((2, 2), np.float32)
+    t = np.zeros((2, 3), np.float32)
+    labels = np.array([0, 2])
+    nan_x = x.copy()
+    nan_x[1, 0] = np.nan
+    inf_t = t.copy()
+    inf_t[0, 1] = np.inf
+    return {
+        "float64 X": (x.astype(np.float64), t),
+        "list X": (x.tolist(), t),
+        "non-contiguous X": (np.zeros((2, 4), np.float32)[:, ::2], t),
+        "1-D X": (np.zeros(2, np.float32), t),
+        "wrong columns": (np.zeros((2, 3), np.float32), t),
+        "no rows": (np.zeros((0, 2), np.float32), t),
+        "NaN in X": (nan_x, t),
+        "float64 T": (x, t.astype(np.float64)),
+        "T rows differ": (x, np.zeros((3, 3), np.float32)),
+        "infinity in T": (x, inf_t),
+        "int32 labels": (x, labels.astype(np.int32)),
+        "labels of a list": (x, labels.tolist()),
+        "labels of other rows": (x, np.array([0, 1, 2])),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_not_ready_cases()))
+def test_ready_calls_leave_anything_else_to_the_package(classifier, case):
+    x, t = _not_ready_cases()[case]
+    before = classifier._net.parameters().copy()
+    for name, call in _ready_calls(classifier, x, t).items():
+        if name == "predict" and case in ("float64 T", "T rows differ", "infinity in T",
+                                          "int32 labels", "labels of a list",
+                                          "labels of other rows"):
+            continue  # predict takes no targets
+        assert call() is None, (case, name)
+    np.testing.assert_array_equal(classifier._net.parameters(), before)
+
+
+def test_ready_labels_need_a_softmax_ce_network():
+    net = fastbp.MLP([2, 4, 1], output="sigmoid", seed=0)
+    x = np.zeros((2, 2), np.float32)
+    assert net._net.ready_loss(x, np.array([0, 1])) is None
+    assert net._net.ready_loss(x, np.array([[0], [1]], np.float32)) is not None
+
+
+def test_ready_train_step_needs_compiled_optimizer_settings(classifier):
+    x, t = np.zeros((2, 2), np.float32), np.array([0, 1])
+    assert classifier._net.ready_train_step(x, t, {"kind": "sgd", "learning_rate": 0.1}) is None

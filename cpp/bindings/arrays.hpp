@@ -8,9 +8,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "elementwise.hpp"
 #include "fastbp/network.hpp"
 
 namespace fastbp_bindings {
@@ -75,6 +79,30 @@ inline Labels private_indices(const py::object& a) {
   return cast.ptr() == a.ptr() ? owned_copy(cast) : cast;
 }
 
+// `a` itself when the core can read it in place with no check left to make: an ndarray of
+// exactly dtype T (or int64 when T is), C-contiguous, of `shape` (a negative extent: any, >= 1),
+// every entry finite; else nothing. The package's ready_* calls take it to skip its own
+// checks, which cost more than the work on small arrays; anything else goes the checked way.
+template <typename T>
+std::optional<py::array> ready_array(const py::handle& a,
+                                     std::initializer_list<py::ssize_t> shape) {
+  if (!py::isinstance<py::array>(a)) return std::nullopt;
+  auto array = py::reinterpret_borrow<py::array>(a);
+  if (array.dtype().num() != py::dtype::of<T>().num() || !(array.flags() & py::array::c_style) ||
+      array.ndim() != py::ssize_t(shape.size()))
+    return std::nullopt;
+  py::ssize_t i = 0;
+  for (const py::ssize_t extent : shape) {
+    const py::ssize_t actual = array.shape(i++);
+    if (actual < 1 || (extent >= 0 && actual != extent)) return std::nullopt;
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!fastbp::detail::all_finite(static_cast<const T*>(array.data()), array.size()))
+      return std::nullopt;
+  }
+  return array;
+}
+
 // Targets for n samples and the arrays that keep their data alive.
 template <typename T>
 struct BoundTargets {
@@ -108,6 +136,36 @@ BoundTargets<T> bind_targets(std::ptrdiff_t n_out, py::ssize_t n, const py::obje
   return b;
 }
 
+// Targets the core can read in place (see ready_array): a finite (n, n_out) matrix of T, or
+// int64 labels (n,) for a softmax_ce network, copied because the core checks their range once
+// and reads them with the GIL released. `ok` is false for anything else.
+template <typename T>
+struct ReadyTargets {
+  fastbp::Targets<T> targets;
+  std::optional<py::array> values;
+  std::vector<std::int64_t> labels;
+  bool ok = false;
+};
+
+template <typename T>
+ReadyTargets<T> ready_targets(const fastbp::Network<T>& net, py::ssize_t n,
+                              const py::handle& target) {
+  ReadyTargets<T> r;
+  r.values = ready_array<T>(target, {n, py::ssize_t(net.layers().back())});
+  if (r.values) {
+    r.targets.values = static_cast<const T*>(r.values->data());
+    r.ok = true;
+  } else if (net.loss_kind() == fastbp::Loss::softmax_ce) {
+    const std::optional<py::array> labels = ready_array<std::int64_t>(target, {n});
+    if (!labels) return r;
+    const auto* first = static_cast<const std::int64_t*>(labels->data());
+    r.labels.assign(first, first + n);
+    r.targets.labels = r.labels.data();
+    r.ok = true;
+  }
+  return r;
+}
+
 // The samples of a call and the arrays that keep their data alive: a 2-D array, or a scipy.sparse
 // CSR matrix or array (anything with format "csr", indptr, indices, data and shape). A sparse
 // matrix's values are read in place when they are T; its index arrays are always copied (see
@@ -122,6 +180,8 @@ struct BoundInputs {
 };
 
 inline bool is_csr(const py::object& X) {
+  // An ndarray first: asking it for "format" would raise and catch an AttributeError per call.
+  if (py::isinstance<py::array>(X)) return false;
   return py::hasattr(X, "format") && py::hasattr(X, "indptr") &&
          py::str(X.attr("format")).cast<std::string>() == "csr";
 }

@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +63,37 @@ fastbp::DataParallel<T> data_parallel_of(const py::dict& settings) {
   return p;
 }
 
+// predict's outputs for n samples, into `out` when given (no allocation per call); `inputs` are
+// the arrays holding X's data, which out must not overlap: the last layer writes into out while
+// earlier rows of X may still be read.
+template <typename T>
+py::array predict_into(const fastbp::Network<T>& net, const fastbp::Inputs<T>& X, py::ssize_t n,
+                       std::initializer_list<py::array> inputs, const py::object& out) {
+  const py::ssize_t n_out = py::ssize_t(net.layers().back());
+  if (!out.is_none() && !py::isinstance<py::array>(out))
+    throw py::type_error("out: expected a NumPy array, got " +
+                         std::string(py::str(py::type::of(out).attr("__name__"))));
+  py::array result = out.is_none() ? py::array(CArray<T>({n, n_out}))
+                                   : py::reinterpret_borrow<py::array>(out);
+  T* dst = writable_data<T>(result, "out");
+  if (!out.is_none()) {
+    require_shape(result, "out", {n, n_out});
+    const auto* lo = reinterpret_cast<const char*>(dst);
+    const auto* hi = lo + result.nbytes();
+    for (const py::array& in : inputs) {
+      if (!in || in.nbytes() == 0) continue;
+      const auto* in_lo = static_cast<const char*>(in.data());
+      if (in_lo < hi && lo < in_lo + in.nbytes())
+        throw py::value_error("out: shares memory with X; give an array of its own");
+    }
+  }
+  {
+    py::gil_scoped_release release;
+    net.predict(X, n, dst);
+  }
+  return result;
+}
+
 template <typename T>
 void bind_network(py::module_& m, const char* class_name) {
   using Net = fastbp::Network<T>;
@@ -98,35 +131,75 @@ void bind_network(py::module_& m, const char* class_name) {
       .def("bias_offset", &Net::bias_offset)
       .def(
           "predict",
-          [](const Net& net, const py::object& X_in, py::object out) {
+          [](const Net& net, const py::object& X_in, const py::object& out) {
             const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
-            const py::ssize_t n = X.n, n_out = py::ssize_t(net.layers().back());
-            // Into the caller's array, when given: no allocation per call.
-            if (!out.is_none() && !py::isinstance<py::array>(out))
-              throw py::type_error("out: expected a NumPy array, got " +
-                                   std::string(py::str(py::type::of(out).attr("__name__"))));
-            py::array result = out.is_none() ? py::array(CArray<T>({n, n_out}))
-                                             : py::reinterpret_borrow<py::array>(out);
-            T* dst = writable_data<T>(result, "out");
-            if (!out.is_none()) {
-              require_shape(result, "out", {n, n_out});
-              // The last layer writes into out while earlier rows of X may still be read.
-              const auto* lo = reinterpret_cast<const char*>(dst);
-              const auto* hi = lo + result.nbytes();
-              for (const py::array& in : {py::array(X.dense), py::array(X.values)}) {
-                if (!in || in.nbytes() == 0) continue;
-                const auto* in_lo = static_cast<const char*>(in.data());
-                if (in_lo < hi && lo < in_lo + in.nbytes())
-                  throw py::value_error("out: shares memory with X; give an array of its own");
-              }
-            }
-            {
-              py::gil_scoped_release release;
-              net.predict(X.inputs, n, dst);
-            }
-            return result;
+            return predict_into(net, X.inputs, X.n, {py::array(X.dense), py::array(X.values)},
+                                out);
           },
           py::arg("X"), py::arg("out") = py::none())
+      // The ready_* calls do the work of the call of the same name when every array already is
+      // what the core reads in place (ready_array), and return None otherwise, so that the
+      // package checks and converts with its own messages: a call on one sample costs about a
+      // microsecond instead of several.
+      .def(
+          "ready_predict",
+          [](const Net& net, const py::object& X_in, const py::object& out) -> py::object {
+            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            if (!X) return py::none();
+            return predict_into(net, fastbp::Inputs<T>(static_cast<const T*>(X->data())),
+                                X->shape(0), {*X}, out);
+          },
+          py::arg("X"), py::arg("out") = py::none())
+      .def(
+          "ready_loss",
+          [](const Net& net, const py::object& X_in, const py::object& target) -> py::object {
+            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            if (!X) return py::none();
+            const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
+            if (!t.ok) return py::none();
+            double loss;
+            {
+              py::gil_scoped_release release;
+              loss = net.loss(static_cast<const T*>(X->data()), X->shape(0), t.targets);
+            }
+            return py::float_(loss);
+          },
+          py::arg("X"), py::arg("T"))
+      .def(
+          "ready_gradients",
+          [](Net& net, const py::object& X_in, const py::object& target) -> py::object {
+            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            if (!X) return py::none();
+            const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
+            if (!t.ok) return py::none();
+            CArray<T> grad({py::ssize_t(net.n_parameters())});
+            T* dst = grad.mutable_data();
+            {
+              py::gil_scoped_release release;
+              net.gradients(static_cast<const T*>(X->data()), X->shape(0), t.targets, dst);
+            }
+            return std::move(grad);
+          },
+          py::arg("X"), py::arg("T"))
+      .def(
+          "ready_train_step",
+          [](Net& net, const py::object& X_in, const py::object& target,
+             const py::object& settings) -> py::object {
+            if (!py::isinstance<fastbp::Optimizer>(settings)) return py::none();
+            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            if (!X) return py::none();
+            const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
+            if (!t.ok) return py::none();
+            const auto& optimizer = settings.cast<const fastbp::Optimizer&>();
+            double loss;
+            {
+              py::gil_scoped_release release;
+              loss = net.train_step(static_cast<const T*>(X->data()), X->shape(0), t.targets,
+                                    optimizer);
+            }
+            return py::float_(loss);
+          },
+          py::arg("X"), py::arg("T"), py::arg("optimizer"))
       .def(
           "loss",
           [targets_of](const Net& net, const py::object& X_in, const py::object& values,

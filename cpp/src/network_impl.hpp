@@ -161,6 +161,11 @@ struct NetworkImpl {
   }
 
   void predict(const Inputs<T>& X, std::ptrdiff_t n, T* out) const {
+    if (online_inference(X, n)) {
+      online_logits(X.dense, n, out);
+      activate_inplace(arch.output, n, arch.layers.back(), out);
+      return;
+    }
     in_chunks(n, out, [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
       forward<T>(arch, params, from_row(X, start), nullptr, rows, outs, nullptr,
               /*leave_logits=*/false);
@@ -169,6 +174,16 @@ struct NetworkImpl {
 
   double mean_loss(const Inputs<T>& X, std::ptrdiff_t n, const Targets<T>& targets) const {
     const std::ptrdiff_t n_out = arch.layers.back();
+    if (online_inference(X, n)) {
+      AlignedVector<T>& logits = inference_scratch().logits;
+      if (logits.size() < std::size_t(n * n_out))
+        assign_or_explain(logits, std::size_t(n * n_out), T(0), "the loss evaluation's outputs");
+      online_logits(X.dense, n, logits.data());
+      const double total = output_loss(arch.output, arch.loss, n, n_out, logits.data(), targets, nullptr,
+                                       static_cast<T*>(nullptr), 0.0);
+      const double weights = weight_sum(targets, nullptr, n);
+      return weights > 0 ? total / weights : 0.0;
+    }
     std::vector<T> logits;
     assign_or_explain(logits, std::size_t(n * n_out), T(0), "the outputs of the loss evaluation");
     double total = 0;
@@ -258,6 +273,56 @@ struct NetworkImpl {
       optimizer.count_step();
     }
     return loss;
+  }
+
+  // One dense sample of a network the online kernels take goes through their forward pass: the
+  // GEMM driver would pack all of W for one row and start a thread team, fixed costs that are
+  // most of a one-sample call (and, for a model of a few hundred thousand weights, as long as
+  // the product itself).
+  bool online_inference(const Inputs<T>& X, std::ptrdiff_t n) const {
+    return n == 1 && !X.is_sparse() && use_online_kernels();
+  }
+
+  // The online inference path's buffers, one set per thread: predict and loss run concurrently
+  // on one model, so the model's workspace is not theirs to use.
+  struct InferenceScratch {
+    AlignedVector<T> rows, logits;
+    std::vector<T*> outputs, preactivations;
+  };
+  static InferenceScratch& inference_scratch() {
+    thread_local InferenceScratch scratch;
+    return scratch;
+  }
+
+  // The last layer's logits of the n samples of x into `logits`, sample by sample.
+  void online_logits(const T* x, std::ptrdiff_t n, T* logits) const {
+    const std::size_t L = arch.n_weight_layers();
+    const std::ptrdiff_t widest = arch.widest_output();
+    InferenceScratch& s = inference_scratch();
+    // Hidden outputs in two alternating rows; no pre-activations.
+    if (s.rows.size() < std::size_t(2 * widest))
+      assign_or_explain(s.rows, std::size_t(2 * widest), T(0), "the inference workspace");
+    s.outputs.resize(L);
+    s.preactivations.assign(L, nullptr);
+    for (std::size_t l = 0; l + 1 < L; ++l) s.outputs[l] = s.rows.data() + (l % 2) * widest;
+    const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
+    const std::ptrdiff_t n_in = arch.layers[0], n_out = arch.layers[L];
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      s.outputs[L - 1] = logits + i * n_out;
+      const kernels::OnlineNet<T> net{L,
+                                      arch.layers.data(),
+                                      layer_weights_.data(),
+                                      layer_biases_.data(),
+                                      nullptr,
+                                      nullptr,
+                                      nullptr,
+                                      arch.hidden,
+                                      arch.output,
+                                      s.outputs.data(),
+                                      s.preactivations.data(),
+                                      {nullptr, nullptr}};
+      kern.online_forward(net, x + i * n_in, nullptr);
+    }
   }
 
   // Forward in chunks so a large X needs only chunk-sized intermediate buffers.

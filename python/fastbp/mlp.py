@@ -17,6 +17,9 @@ from .lbfgs import LBFGS
 from .progress import EpochProgress
 
 
+_NO_RATE = object()
+
+
 class MLP:
     """A multilayer perceptron trained by backpropagation in fused C++ kernels.
 
@@ -80,7 +83,9 @@ class MLP:
         self._net = core_class(sizes, hidden, output, loss_name, check.seed("seed", seed),
                                huber_delta)
         self._n_in, self._n_out = sizes[0], sizes[-1]
-        self._shorthand: tuple = (None, None, None)  # train_step's last (lr, momentum, SGD)
+        # train_step's last (lr, momentum, SGD); the marker matches no rate, not even None
+        self._shorthand: tuple = (_NO_RATE, _NO_RATE, None)
+        self._layout: tuple = (None, [])  # _split's (network, per-layer slices)
         self._bind_views()
 
     def _bind_views(self):
@@ -184,7 +189,8 @@ class MLP:
         >>> net.predict(np.ones((5, 3)), out=out) is out
         True
         """
-        return self._net.predict(self._X(X), out)
+        ready = self._net.ready_predict(X, out)  # already what the core reads: no checks here
+        return ready if ready is not None else self._net.predict(self._X(X), out)
 
     def _W(self, sample_weight, n, name="sample_weight"):
         return check.sample_weights(name, sample_weight, n, self._dtype)
@@ -201,6 +207,10 @@ class MLP:
         >>> net.loss(np.zeros((4, 2)), np.ones((4, 3)))  # 0.5 * sum of squares, mean over rows
         1.5
         """
+        if sample_weight is None:
+            ready = self._net.ready_loss(X, T)
+            if ready is not None:
+                return ready
         x = self._X(X)
         return float(self._net.loss(x, *self._T(T, x.shape[0]),
                                     self._W(sample_weight, x.shape[0])))
@@ -219,19 +229,24 @@ class MLP:
         >>> [g.shape for g in dW], [g.shape for g in db]
         ([(2, 5), (5, 1)], [(5,), (1,)])
         """
-        x = self._X(X)
-        flat, _ = self._net.gradients(x, *self._T(T, x.shape[0]),
-                                      self._W(sample_weight, x.shape[0]))
+        flat = self._net.ready_gradients(X, T) if sample_weight is None else None
+        if flat is None:
+            x = self._X(X)
+            flat, _ = self._net.gradients(x, *self._T(T, x.shape[0]),
+                                          self._W(sample_weight, x.shape[0]))
         return self._split(flat)
 
     def _split(self, flat):
         """Per-layer (W, b) views into a flat array laid out like the parameters."""
-        weights, biases = [], []
-        for layer, (n_in, n_out) in enumerate(zip(self.layers[:-1], self.layers[1:])):
-            w, b = self._net.weight_offset(layer), self._net.bias_offset(layer)
-            weights.append(flat[w:w + n_in * n_out].reshape(n_in, n_out))
-            biases.append(flat[b:b + n_out])
-        return weights, biases
+        if self._layout[0] is not self._net:  # the offsets, asked of the core once per network
+            layout = []
+            for layer, (n_in, n_out) in enumerate(zip(self.layers[:-1], self.layers[1:])):
+                w, b = self._net.weight_offset(layer), self._net.bias_offset(layer)
+                layout.append((slice(w, w + n_in * n_out), (n_in, n_out), slice(b, b + n_out)))
+            self._layout = (self._net, layout)
+        layout = self._layout[1]
+        return ([flat[w].reshape(shape) for w, shape, _ in layout],
+                [flat[b] for _, _, b in layout])
 
     def train_step(self, X: npt.ArrayLike, T: npt.ArrayLike, lr: float | None = None,
                    momentum: float | None = None,
@@ -253,14 +268,19 @@ class MLP:
         >>> net.train_step(X, y, optimizer=fastbp.Adam(lr=0.01)) < first
         True
         """
-        x = self._X(X)
-        if (optimizer is None and type(lr) is float and type(momentum) in (float, type(None))
+        if (optimizer is None and type(lr) in (float, type(None))
+                and type(momentum) in (float, type(None))
                 and self._shorthand[:2] == (lr, momentum)):
             chosen = self._shorthand[2]  # a loop calling with the same rate: no new SGD
         else:
             chosen = optimizers.resolve(optimizer, lr, momentum)
             if optimizer is None:
                 self._shorthand = (lr, momentum, chosen)
+        if sample_weight is None:
+            ready = self._net.ready_train_step(X, T, chosen._core)  # type: ignore[union-attr]
+            if ready is not None:
+                return ready
+        x = self._X(X)
         return float(self._net.train_step(x, *self._T(T, x.shape[0]),
                                           chosen._core,  # type: ignore[union-attr]
                                           self._W(sample_weight, x.shape[0])))
