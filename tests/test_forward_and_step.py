@@ -192,6 +192,21 @@ def test_one_sample_predict_and_loss_match_reference(dtype, hidden, output, loss
                      "loss of one sample")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layers", [[1, 7, 1], [17, 129, 7, 3], [129, 300, 65, 10]])
+def test_one_sample_predict_on_a_team_matches_reference(dtype, layers, threads, simd_level):
+    """A one-sample forward pass split over a team by columns, a barrier between layers: every
+    member's share, with widths that split unevenly, against the reference."""
+    rng = np.random.default_rng(len(layers))
+    net = fastbp.MLP(layers, hidden="tanh", output="softmax" if layers[-1] > 1 else "sigmoid",
+                     dtype=dtype, seed=5)
+    ref = reference_of(net)
+    for _ in range(3):
+        x = rng.normal(size=(1, layers[0])).astype(dtype)
+        assert_close(net.predict(x), ref.predict(x), dtype, "predict of one sample on a team")
+    threads.assert_used()
+
+
 def test_one_sample_predictions_from_several_threads_at_once():
     """The online inference path keeps its buffers per thread: concurrent calls on one model
     must not see each other's rows."""

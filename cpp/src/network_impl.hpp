@@ -23,6 +23,7 @@
 #include "optimizer_state.hpp"
 #include "parameters.hpp"
 #include "passes.hpp"
+#include "threading_internal.hpp"
 #include "workspace.hpp"
 
 namespace fastbp::detail {
@@ -42,6 +43,10 @@ struct FirstLayerFusion {
   AlignedVector<T> product;
   const T* product_of = nullptr;  // the sample it was computed for
 };
+
+// Below this much work per member, a team costs a one-sample forward pass more than it saves:
+// its start and a barrier per layer are a few microseconds.
+inline constexpr double kOnlineInferenceMinFlopsPerThread = 1.0e5;
 
 template <typename T>
 struct NetworkImpl {
@@ -275,12 +280,13 @@ struct NetworkImpl {
     return loss;
   }
 
-  // One dense sample of a network the online kernels take goes through their forward pass: the
-  // GEMM driver would pack all of W for one row and start a thread team, fixed costs that are
-  // most of a one-sample call (and, for a model of a few hundred thousand weights, as long as
-  // the product itself).
+  // One dense sample goes through the online kernels' forward pass: the GEMM driver's fixed
+  // costs (its blocking, B's edge panel, a register tile of rows for one) are most of a
+  // one-sample call of a small network. A larger one splits every layer's columns over a team:
+  // each member keeps reading the same columns of W, so with two cores a model of up to twice
+  // one core's L2 stays in cache between calls.
   bool online_inference(const Inputs<T>& X, std::ptrdiff_t n) const {
-    return n == 1 && !X.is_sparse() && use_online_kernels();
+    return n == 1 && !X.is_sparse();
   }
 
   // The online inference path's buffers, one set per thread: predict and loss run concurrently
@@ -307,9 +313,11 @@ struct NetworkImpl {
     for (std::size_t l = 0; l + 1 < L; ++l) s.outputs[l] = s.rows.data() + (l % 2) * widest;
     const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
     const std::ptrdiff_t n_in = arch.layers[0], n_out = arch.layers[L];
+    const int threads =
+        threads_for_work(2.0 * double(params.values.size()), kOnlineInferenceMinFlopsPerThread);
     for (std::ptrdiff_t i = 0; i < n; ++i) {
       s.outputs[L - 1] = logits + i * n_out;
-      const kernels::OnlineNet<T> net{L,
+      kernels::OnlineNet<T> net{L,
                                       arch.layers.data(),
                                       layer_weights_.data(),
                                       layer_biases_.data(),
@@ -321,7 +329,13 @@ struct NetworkImpl {
                                       s.outputs.data(),
                                       s.preactivations.data(),
                                       {nullptr, nullptr}};
-      kern.online_forward(net, x + i * n_in, nullptr);
+      run_team(threads, [&](int member, int team) {
+        kernels::OnlineNet<T> share = net;
+        share.share_index = member;
+        share.share_count = team;
+        share.between_layers = &team_barrier;
+        kern.online_forward(share, x + i * n_in, nullptr);
+      });
     }
   }
 

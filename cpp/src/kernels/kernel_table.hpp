@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "../matrix_view.hpp"
 #include "fastbp/activation.hpp"
@@ -223,7 +224,17 @@ struct OnlineNet {
   T* const* outputs;         // layer outputs; the last layer leaves its logits
   T* const* preactivations;  // per layer, where the hidden activation's derivative needs z
   T* delta_scratch[2];       // two buffers of the widest layer
+  // online_forward on a team: member share_index of share_count computes its share of every
+  // layer's columns and calls between_layers (a team barrier) before the next layer reads them.
+  int share_index = 0, share_count = 1;
+  void (*between_layers)(int share_count) = nullptr;
 };
+
+// Member `index` of `count`'s share [begin, end) of `total` items, as every team splits them.
+inline std::pair<std::ptrdiff_t, std::ptrdiff_t> member_share(std::ptrdiff_t total, int index,
+                                                              int count) {
+  return {total * index / count, total * (index + 1) / count};
+}
 
 // Forward pass of one sample x. When first_product is not null it already holds x @ W[0] (from
 // the previous step's fused update) and the first layer only adds the bias and activates.

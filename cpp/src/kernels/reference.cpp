@@ -127,7 +127,8 @@ void online_forward(const OnlineNet<T>& net, const T* x, const T* first_product)
   for (std::size_t l = 0; l < net.n_layers; ++l) {
     const std::ptrdiff_t n_in = net.widths[l], n_out = net.widths[l + 1];
     const Activation act = l + 1 < net.n_layers ? net.hidden : Activation::identity;
-    for (std::ptrdiff_t k = 0; k < n_out; ++k) {
+    const auto [first, end] = member_share(n_out, net.share_index, net.share_count);
+    for (std::ptrdiff_t k = first; k < end; ++k) {
       T z = net.biases[l][k];
       if (l == 0 && first_product) {
         z += first_product[k];
@@ -137,6 +138,7 @@ void online_forward(const OnlineNet<T>& net, const T* x, const T* first_product)
       if (net.preactivations[l]) net.preactivations[l][k] = z;
       net.outputs[l][k] = activate(act, z);
     }
+    if (net.share_count > 1 && l + 1 < net.n_layers) net.between_layers(net.share_count);
     in = net.outputs[l];
   }
 }
