@@ -228,6 +228,8 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   const Monitor monitor = options.monitor == Monitor::automatic
                               ? (validation ? Monitor::validation_loss : Monitor::training_loss)
                               : options.monitor;
+  // The processes of data-parallel training, built (and checked) with the other arguments.
+  std::optional<detail::Replicas<T>> group;
   const auto check_arguments = [&] {
     detail::check_input(m.arch, X, n);
     detail::check_targets(m.arch, n, targets);
@@ -243,7 +245,7 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
       detail::check_input(m.arch, validation->X, validation->n);
       detail::check_targets(m.arch, validation->n, validation->targets);
     }
-    if (replicas) detail::Replicas<T>(*replicas, n, options.batch_size);  // its own checks
+    if (replicas) group.emplace(*replicas, n, options.batch_size);  // with its own checks
   };
   if (!replicas) {
     check_arguments();
@@ -275,8 +277,6 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
   const std::ptrdiff_t batch = std::min(options.batch_size, n);
   const std::ptrdiff_t n_in = m.arch.layers[0];
   const std::ptrdiff_t n_out = m.arch.layers.back();
-  std::optional<detail::Replicas<T>> group;
-  if (replicas) group.emplace(*replicas, n, options.batch_size);
   m.workspace.reserve(m.arch, group ? group->most_rows() : batch);
   // Synchronous replicas sum, in one call per step, the gradient (times the rows' weight),
   // then the weight, the weighted loss, the rows and a stop flag.
@@ -342,6 +342,13 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
     if (options.l2 > 0 && divisor > 0) o.weight_decay += options.l2 / divisor;
     return o;
   };
+  // The batch loss carries the same term as scikit-learn's: alpha/2 |W|^2 / divisor, counted
+  // once per row, so that the epoch's mean matches its loss_curve_.
+  const auto l2_penalty = [&](double rows, double divisor) {
+    return options.l2 > 0 && divisor > 0
+               ? 0.5 * options.l2 * sum_of_squared_weights(m) * rows / divisor
+               : 0.0;
+  };
   // With sample weights, L2's divisor changes from batch to batch, and so does the plan.
   const bool plan_each_batch = targets.weights && options.l2 > 0;
   Optimizer weighted;
@@ -401,10 +408,7 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
     const double mean = weight > 0 ? double(gradient[P + 1]) / weight : 0.0;
     if (options.stop_on_divergence && !std::isfinite(mean))
       diverged(epoch, step + 1, detail::NonFiniteLoss{mean}.describe());
-    const double penalty =
-        options.l2 > 0 && weight > 0
-            ? 0.5 * options.l2 * sum_of_squared_weights(m) * all_rows / weight
-            : 0.0;
+    const double penalty = l2_penalty(all_rows, weight);
     if (weight > 0) {
       const T inverse = T(1.0 / weight);
       for (std::size_t i = 0; i < P; ++i) gradient[i] *= inverse;
@@ -432,8 +436,7 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
             targets.weights ? detail::weight_sum(targets, own, rows) : double(rows);
         detail::StepPlan<T> plan = m.plan_step(optimizer_for(divisor), lr);
         plan.refuse_non_finite_loss = options.stop_on_divergence;
-        if (options.l2 > 0 && divisor > 0)
-          penalty += 0.5 * options.l2 * sum_of_squared_weights(m) * double(rows) / divisor;
+        penalty += l2_penalty(double(rows), divisor);
         try {
           loss += double(rows) * m.step(X, own, rows, targets, plan, nullptr);
           rows_sum += double(rows);
@@ -504,9 +507,7 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
                               ? X.dense + order[std::size_t(start + 1)] * n_in
                               : nullptr;
         if (counts_steps) plan.rule = detail::update_rule<T>(stepping, lr, m.optimizer.steps() + 1);
-        // scikit-learn's batch loss carries alpha/2 |W|^2 / divisor, counted once per row
-        if (options.l2 > 0 && divisor > 0)
-          penalty_sum += 0.5 * options.l2 * sum_of_squared_weights(m) * double(rows) / divisor;
+        penalty_sum += l2_penalty(double(rows), divisor);
         try {
           loss_sum += double(rows) * m.step(X, order.data() + start, rows, targets, plan, nullptr,
                                             &fusion, next_x);

@@ -87,7 +87,7 @@ def common_seed(comm, seed):
 
 def refuse(comm, error: BaseException) -> None:
     """Tells the other processes (waiting in `settings`) that this one refused its arguments."""
-    comm.allgather(("error", f"process {comm.Get_rank()}: {type(error).__name__}: {error}"))
+    comm.allgather(("error", f"process {comm.Get_rank()}: {type(error).__name__}: {error}", 0))
 
 
 def settings(comm, shard: str, sync: Any, n_rows: int, batch_size: int, epochs: int,
@@ -108,20 +108,21 @@ def settings(comm, shard: str, sync: Any, n_rows: int, batch_size: int, epochs: 
     terms = {"epochs": epochs, "batch_size": batch_size, "validation data": has_validation}
     if shard == "global":
         terms["rows of X (shard='global')"] = n_rows
-    everyone = comm.allgather(("error", problem) if problem else ("ok", terms))
+    # With local shards an epoch has as many steps as the process with the most batches: each
+    # process's count rides in the same exchange.
+    batches = -(-n_rows // min(batch_size, n_rows)) if n_rows > 0 else 0
+    everyone = comm.allgather(("error", problem, 0) if problem else ("ok", terms, batches))
     if problem:
         raise ValueError(problem)
-    refusals = [v for kind, v in everyone if kind == "error"]
+    refusals = [v for kind, v, _ in everyone if kind == "error"]
     if refusals:
         raise ValueError("comm: another process refused its arguments: " + "; ".join(refusals))
     for name in terms:
-        values = [v[name] for _, v in everyone]
+        values = [v[name] for _, v, _ in everyone]
         if any(v != values[0] for v in values):
             raise ValueError(f"comm: every process must pass the same {name}, got {values}")
     every = sync.every if isinstance(sync, LocalSGD) else 0
-    steps = 0
-    if shard == "local":
-        steps = int(comm.allreduce(-(-n_rows // min(batch_size, n_rows)), op=_mpi().MAX))
+    steps = max(count for _, _, count in everyone) if shard == "local" else 0
     return {"rank": int(comm.Get_rank()), "size": int(comm.Get_size()), "shard": shard,
             "steps_per_epoch": steps, "average_every": every, "sum": _summing(comm)}
 
