@@ -5,8 +5,11 @@
 // is told how long each team waited for its members (a late start, waits at its barriers, a late
 // finish) and whether the thread running it keeps being preempted. Teams that waited for most
 // of their time over a window, or a preempted caller, twice within kPair, and the library runs
-// its kernels on one thread for a while, then tries its threads again. The wait doubles each time the trial fails (up to kLongestBackOff) and starts from
-// kFirstBackOff again once teams run on time.
+// its kernels on one thread for a while, then tries its threads again. The wait doubles each
+// time the trial fails (up to kLongestBackOff) and starts from kFirstBackOff again once teams
+// have run on time for kForgetNs of their own time: a library that sat idle (between a
+// benchmark's repeats, between a server's requests) has seen nothing of the machine meanwhile,
+// and relearning the load from the first back-off cost two-thread fits a tenth of their speed.
 #pragma once
 
 #include <algorithm>
@@ -26,6 +29,8 @@ class LoadMonitor {
   static constexpr std::int64_t kPairNs = 30'000'000;
   static constexpr std::int64_t kFirstBackOffNs = 50'000'000;
   static constexpr std::int64_t kLongestBackOffNs = 2'000'000'000;
+  // Team time on time, with no late signal, after which failed trials are forgotten.
+  static constexpr std::int64_t kForgetNs = 100'000'000;
 
   // A team started at `now_ns` ran `wall_ns` in all and lost `lost_ns` of it waiting for members
   // that were off their cores (see run_team). `preempted`: the thread that ran the team was
@@ -42,11 +47,11 @@ class LoadMonitor {
       window_wall_ = window_lost_ = 0;
     }
     if (!late) {
-      // on time for a good while since the last late signal and back-off: forget failed trials
-      if (now_ns - std::max(last_late_ns_, back_off_until_ns_) > 4 * back_off_ns_)
-        back_off_ns_ = kFirstBackOffNs;
+      on_time_ns_ += wall_ns;
+      if (on_time_ns_ >= kForgetNs) back_off_ns_ = kFirstBackOffNs;
       return;
     }
+    on_time_ns_ = 0;
     ++late_signals_;
     const bool busy = now_ns - last_late_ns_ <= kPairNs && now_ns >= back_off_until_ns_;
     last_late_ns_ = now_ns;
@@ -68,6 +73,7 @@ class LoadMonitor {
 
  private:
   std::int64_t window_wall_ = 0, window_lost_ = 0;
+  std::int64_t on_time_ns_ = 0;  // team time since the last late signal
   std::int64_t back_off_ns_ = kFirstBackOffNs;
   std::int64_t back_off_until_ns_ = INT64_MIN / 2;
   std::int64_t last_late_ns_ = INT64_MIN / 2;

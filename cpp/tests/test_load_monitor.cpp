@@ -62,6 +62,13 @@ void test_late_teams_back_off_longer_while_trials_fail() {
     CHECK(m.backing_off(now + expected / 2));
   }
   CHECK(m.current_back_off_ns() == LoadMonitor::kLongestBackOffNs);
+  // A minute without teams says nothing of the load: the next failed trial still backs off
+  // for the longest time, not from the first back-off again.
+  now = m.back_off_until_ns() + 60'000 * kMs;
+  m.record(now, 5 * kMs, 10 * kUs);
+  now = run_late_teams(m, now + 6 * kMs, 10);
+  CHECK(m.backing_off(now));
+  CHECK(m.current_back_off_ns() == LoadMonitor::kLongestBackOffNs);
   // The load is gone: on-time teams for long enough bring the first back-off back.
   now = m.back_off_until_ns() + kMs;
   for (int i = 0; i < 200000 && m.current_back_off_ns() != LoadMonitor::kFirstBackOffNs; ++i) {
