@@ -80,8 +80,8 @@ inline Labels private_indices(const py::object& a) {
 }
 
 // `a` itself when the core can read it in place with no check left to make: an ndarray of
-// exactly dtype T (or int64 when T is), C-contiguous, of `shape` (a negative extent: any, >= 1),
-// every entry finite; else nothing. The package's ready_* calls take it to skip its own
+// exactly dtype T, C-contiguous, of `shape` (a negative extent: any, >= 1), every entry finite
+// (for floating T); else nothing. The package's ready_* calls take it to skip its own
 // checks, which cost more than the work on small arrays; anything else goes the checked way.
 template <typename T>
 std::optional<py::array> ready_array(const py::handle& a,

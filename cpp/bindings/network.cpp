@@ -63,6 +63,12 @@ fastbp::DataParallel<T> data_parallel_of(const py::dict& settings) {
   return p;
 }
 
+// X when the core can read it as it is (ready_array): any number of rows of the network's width.
+template <typename T>
+std::optional<py::array> ready_samples(const fastbp::Network<T>& net, const py::handle& X) {
+  return ready_array<T>(X, {-1, py::ssize_t(net.layers().front())});
+}
+
 // predict's outputs for n samples, into `out` when given (no allocation per call); `inputs` are
 // the arrays holding X's data, which out must not overlap: the last layer writes into out while
 // earlier rows of X may still be read.
@@ -144,7 +150,7 @@ void bind_network(py::module_& m, const char* class_name) {
       .def(
           "ready_predict",
           [](const Net& net, const py::object& X_in, const py::object& out) -> py::object {
-            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            const std::optional<py::array> X = ready_samples(net, X_in);
             if (!X) return py::none();
             return predict_into(net, fastbp::Inputs<T>(static_cast<const T*>(X->data())),
                                 X->shape(0), {*X}, out);
@@ -153,7 +159,7 @@ void bind_network(py::module_& m, const char* class_name) {
       .def(
           "ready_loss",
           [](const Net& net, const py::object& X_in, const py::object& target) -> py::object {
-            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            const std::optional<py::array> X = ready_samples(net, X_in);
             if (!X) return py::none();
             const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
             if (!t.ok) return py::none();
@@ -168,7 +174,7 @@ void bind_network(py::module_& m, const char* class_name) {
       .def(
           "ready_gradients",
           [](Net& net, const py::object& X_in, const py::object& target) -> py::object {
-            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            const std::optional<py::array> X = ready_samples(net, X_in);
             if (!X) return py::none();
             const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
             if (!t.ok) return py::none();
@@ -186,7 +192,7 @@ void bind_network(py::module_& m, const char* class_name) {
           [](Net& net, const py::object& X_in, const py::object& target,
              const py::object& settings) -> py::object {
             if (!py::isinstance<fastbp::Optimizer>(settings)) return py::none();
-            const std::optional<py::array> X = ready_array<T>(X_in, {-1, py::ssize_t(net.layers().front())});
+            const std::optional<py::array> X = ready_samples(net, X_in);
             if (!X) return py::none();
             const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
             if (!t.ok) return py::none();

@@ -184,8 +184,8 @@ struct NetworkImpl {
       if (logits.size() < std::size_t(n * n_out))
         assign_or_explain(logits, std::size_t(n * n_out), T(0), "the loss evaluation's outputs");
       online_logits(X.dense, n, logits.data());
-      const double total = output_loss(arch.output, arch.loss, n, n_out, logits.data(), targets, nullptr,
-                                       static_cast<T*>(nullptr), 0.0);
+      const double total = output_loss(arch.output, arch.loss, n, n_out, logits.data(), targets,
+                                       nullptr, static_cast<T*>(nullptr), 0.0);
       const double weights = weight_sum(targets, nullptr, n);
       return weights > 0 ? total / weights : 0.0;
     }
@@ -317,7 +317,7 @@ struct NetworkImpl {
         threads_for_work(2.0 * double(params.values.size()), kOnlineInferenceMinFlopsPerThread);
     for (std::ptrdiff_t i = 0; i < n; ++i) {
       s.outputs[L - 1] = logits + i * n_out;
-      kernels::OnlineNet<T> net{L,
+      const kernels::OnlineNet<T> net{L,
                                       arch.layers.data(),
                                       layer_weights_.data(),
                                       layer_biases_.data(),

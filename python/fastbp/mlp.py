@@ -189,7 +189,7 @@ class MLP:
         >>> net.predict(np.ones((5, 3)), out=out) is out
         True
         """
-        ready = self._net.ready_predict(X, out)  # already what the core reads: no checks here
+        ready = self._net.ready_predict(X, out)  # arrays the core reads as they are
         return ready if ready is not None else self._net.predict(self._X(X), out)
 
     def _W(self, sample_weight, n, name="sample_weight"):
