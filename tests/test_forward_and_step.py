@@ -207,6 +207,18 @@ def test_one_sample_predict_on_a_team_matches_reference(dtype, layers, threads, 
     threads.assert_used()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_sample_predict_of_a_large_network_matches_reference(dtype, threads):
+    """Above 2^18 parameters one sample goes through the GEMM driver: against the reference."""
+    rng = np.random.default_rng(9)
+    net = fastbp.MLP([600, 500, 3], hidden="tanh", output="softmax", dtype=dtype, seed=1)
+    ref = reference_of(net)
+    x = rng.normal(size=(1, 600)).astype(dtype)
+    assert_close(net.predict(x), ref.predict(x), dtype, "predict of one sample")
+    assert_close(net.loss(x, np.array([2])), ref.loss(x, np.eye(3)[[2]]), dtype, "loss")
+    threads.assert_used()
+
+
 def test_one_sample_predictions_from_several_threads_at_once():
     """The online inference path keeps its buffers per thread: concurrent calls on one model
     must not see each other's rows."""

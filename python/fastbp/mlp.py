@@ -268,11 +268,11 @@ class MLP:
         >>> net.train_step(X, y, optimizer=fastbp.Adam(lr=0.01)) < first
         True
         """
-        if (optimizer is None and type(lr) in (float, type(None))
-                and type(momentum) in (float, type(None))
-                and self._shorthand[:2] == (lr, momentum)):
-            chosen = self._shorthand[2]  # a loop calling with the same rate: no new SGD
-        else:
+        # A loop calling with the same rate reuses the SGD settings of the last call.
+        last_lr, last_momentum, chosen = self._shorthand
+        if not (optimizer is None and (lr is None or lr.__class__ is float)
+                and (momentum is None or momentum.__class__ is float)
+                and lr == last_lr and momentum == last_momentum):
             chosen = optimizers.resolve(optimizer, lr, momentum)
             if optimizer is None:
                 self._shorthand = (lr, momentum, chosen)
