@@ -203,7 +203,13 @@ def test_one_sample_predict_on_a_team_matches_reference(dtype, layers, threads, 
     ref = reference_of(net)
     for _ in range(3):
         x = rng.normal(size=(1, layers[0])).astype(dtype)
+        t = rng.integers(0, layers[-1], 1) if layers[-1] > 1 else np.array([[1.0]])
         assert_close(net.predict(x), ref.predict(x), dtype, "predict of one sample on a team")
+        out = np.empty((1, layers[-1]), dtype)
+        assert net.predict(x, out=out) is out
+        assert_close(out, ref.predict(x), dtype, "predict of one sample into out")
+        reference_t = np.eye(layers[-1])[t] if layers[-1] > 1 else t
+        assert_close(net.loss(x, t), ref.loss(x, reference_t), dtype, "loss of one sample")
     threads.assert_used()
 
 
@@ -219,9 +225,9 @@ def test_one_sample_predict_of_a_large_network_matches_reference(dtype, threads)
     threads.assert_used()
 
 
-def test_one_sample_predictions_from_several_threads_at_once():
-    """The online inference path keeps its buffers per thread: concurrent calls on one model
-    must not see each other's rows."""
+def test_one_sample_predictions_from_several_threads_at_once(threads):
+    """The online inference path keeps its buffers per thread, which its team writes into:
+    concurrent calls on one model, each on a team, must not see each other's rows."""
     from concurrent.futures import ThreadPoolExecutor
     rng = np.random.default_rng(0)
     net = fastbp.MLP([17, 33, 9, 3], hidden="tanh", output="softmax", seed=0)

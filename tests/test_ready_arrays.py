@@ -109,6 +109,10 @@ def _not_ready_cases():
         "int32 labels": (x, labels.astype(np.int32)),
         "labels of a list": (x, labels.tolist()),
         "labels of other rows": (x, np.array([0, 1, 2])),
+        # a float32 type number with big-endian bytes: read in place it would be garbage
+        "big-endian X": (x.astype(">f4"), t),
+        "big-endian T": (x, t.astype(">f4")),
+        "big-endian labels": (x, labels.astype(">i8")),
     }
 
 
@@ -119,7 +123,8 @@ def test_ready_calls_leave_anything_else_to_the_package(classifier, case):
     for name, call in _ready_calls(classifier, x, t).items():
         if name == "predict" and case in ("float64 T", "T rows differ", "infinity in T",
                                           "int32 labels", "labels of a list",
-                                          "labels of other rows"):
+                                          "labels of other rows", "big-endian T",
+                                          "big-endian labels"):
             continue  # predict takes no targets
         assert call() is None, (case, name)
     np.testing.assert_array_equal(classifier._net.parameters(), before)
@@ -135,3 +140,11 @@ def test_ready_labels_need_a_softmax_ce_network():
 def test_ready_train_step_needs_compiled_optimizer_settings(classifier):
     x, t = np.zeros((2, 2), np.float32), np.array([0, 1])
     assert classifier._net.ready_train_step(x, t, {"kind": "sgd", "learning_rate": 0.1}) is None
+
+
+def test_big_endian_arrays_give_the_results_of_native_ones(classifier):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 2)).astype(np.float32)
+    labels = rng.integers(0, 3, 5)
+    np.testing.assert_array_equal(classifier.predict(x.astype(">f4")), classifier.predict(x))
+    assert classifier.loss(x.astype(">f4"), labels.astype(">i8")) == classifier.loss(x, labels)

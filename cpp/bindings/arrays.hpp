@@ -79,17 +79,17 @@ inline Labels private_indices(const py::object& a) {
   return cast.ptr() == a.ptr() ? owned_copy(cast) : cast;
 }
 
-// `a` itself when the core can read it in place with no check left to make: an ndarray of
-// exactly dtype T, C-contiguous, of `shape` (a negative extent: any, >= 1), every entry finite
-// (for floating T); else nothing. The package's ready_* calls take it to skip its own
-// checks, which cost more than the work on small arrays; anything else goes the checked way.
+// `a` itself when the core can read it in place with no check left to make: an ndarray of T in
+// native byte order (array_t's check: a '>f4' array has float32's type number but not its
+// bytes), C-contiguous, of `shape` (a negative extent: any, >= 1), every entry finite (for
+// floating T); else nothing. The package's ready_* calls take it to skip its own checks, which
+// cost more than the work on small arrays; anything else goes the checked way.
 template <typename T>
 std::optional<py::array> ready_array(const py::handle& a,
                                      std::initializer_list<py::ssize_t> shape) {
-  if (!py::isinstance<py::array>(a)) return std::nullopt;
+  if (!py::isinstance<py::array_t<T>>(a)) return std::nullopt;
   auto array = py::reinterpret_borrow<py::array>(a);
-  if (array.dtype().num() != py::dtype::of<T>().num() || !(array.flags() & py::array::c_style) ||
-      array.ndim() != py::ssize_t(shape.size()))
+  if (!(array.flags() & py::array::c_style) || array.ndim() != py::ssize_t(shape.size()))
     return std::nullopt;
   py::ssize_t i = 0;
   for (const py::ssize_t extent : shape) {
@@ -97,8 +97,18 @@ std::optional<py::array> ready_array(const py::handle& a,
     if (actual < 1 || (extent >= 0 && actual != extent)) return std::nullopt;
   }
   if constexpr (std::is_floating_point_v<T>) {
-    if (!fastbp::detail::all_finite(static_cast<const T*>(array.data()), array.size()))
-      return std::nullopt;
+    const auto* values = static_cast<const T*>(array.data());
+    // Other Python threads run during the scan of a large array, as they did when the package
+    // made it (all_finite releases the GIL).
+    constexpr py::ssize_t kScanWithGil = py::ssize_t(1) << 16;
+    bool finite;
+    if (array.size() < kScanWithGil) {
+      finite = fastbp::detail::all_finite(values, array.size());
+    } else {
+      py::gil_scoped_release release;
+      finite = fastbp::detail::all_finite(values, array.size());
+    }
+    if (!finite) return std::nullopt;
   }
   return array;
 }

@@ -51,7 +51,7 @@ def _mpi():
 
 
 def _check_comm(comm) -> None:
-    for method in ("Get_rank", "Get_size", "Allreduce", "Bcast", "allreduce"):
+    for method in ("Get_rank", "Get_size", "Allreduce", "Bcast", "allgather"):
         if not callable(getattr(comm, method, None)):
             raise TypeError(f"comm: expected an mpi4py communicator (with {method}), got "
                             f"{type(comm).__name__}")
@@ -105,7 +105,9 @@ def settings(comm, shard: str, sync: Any, n_rows: int, batch_size: int, epochs: 
         problem = ("comm: synchronous steps call MPI from a thread of fit's own, which needs "
                    "MPI initialised with at least MPI_THREAD_SERIALIZED (mpi4py's default is "
                    "MPI_THREAD_MULTIPLE; see mpi4py.rc.thread_level)")
-    terms = {"epochs": epochs, "batch_size": batch_size, "validation data": has_validation}
+    terms = {"epochs": epochs, "batch_size": batch_size, "validation data": has_validation,
+             "shard": shard,
+             "sync": f"LocalSGD(every={sync.every})" if isinstance(sync, LocalSGD) else sync}
     if shard == "global":
         terms["rows of X (shard='global')"] = n_rows
     # With local shards an epoch has as many steps as the process with the most batches: each

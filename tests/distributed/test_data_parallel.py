@@ -268,6 +268,25 @@ def test_arguments_refused_on_one_process_stop_every_process(comm, together):
         assert "same epochs" in raised[1]
 
 
+def test_different_shards_or_sync_on_one_process_stop_every_process(comm, together):
+    """The shard and sync settings are agreed too: a process that shards differently, or
+    averages at another interval, would leave the others waiting in a collective."""
+    rank, last = comm.Get_rank(), comm.Get_size() - 1
+    X, y = data()
+    raised = []
+    for mine, theirs, what in ((("local", "gradients"), ("global", "gradients"), "same shard"),
+                               (("local", LocalSGD(every=2)), ("local", LocalSGD(every=3)),
+                                "same sync")):
+        shard, sync = theirs if rank == last else mine
+        try:
+            net().fit(X, y, epochs=1, batch_size=4, comm=comm, shard=shard, sync=sync)
+            raised.append(None)
+        except ValueError as e:
+            raised.append(what if what in str(e) else str(e))
+    with together():
+        assert raised == ["same shard", "same sync"], raised
+
+
 def test_local_sgd_with_adam_on_uneven_shards_keeps_replicas_identical(comm, together):
     rank = comm.Get_rank()
     X, y = data(n=12 + 9 * rank, seed=rank)

@@ -230,7 +230,8 @@ struct OnlineNet {
   void (*between_layers)(int share_count) = nullptr;
 };
 
-// Member `index` of `count`'s share [begin, end) of `total` items, as every team splits them.
+// Member `index` of `count`'s share [begin, end) of `total` items: detail::share's split with a
+// grain of one, here because the kernels stay below the threading layer.
 inline std::pair<std::ptrdiff_t, std::ptrdiff_t> member_share(std::ptrdiff_t total, int index,
                                                               int count) {
   return {total * index / count, total * (index + 1) / count};
