@@ -83,12 +83,33 @@ def one_hot(labels, n_classes):
     return t
 
 
+def round_to_bfloat16(values):
+    """Float32 values rounded to bfloat16 (as float64): 8 significant bits, ties to even, a
+    subnormal float32 flushed to a zero of its sign, as the hardware conversion does. Written
+    with frexp/rint, not the bit manipulation of fastbp's own rounding."""
+    x = np.asarray(values, dtype=np.float32).astype(np.float64)
+    mantissa, exponent = np.frexp(x)  # x = mantissa 2^exponent, 0.5 <= |mantissa| < 1
+    rounded = np.ldexp(np.rint(np.ldexp(mantissa, 8)), exponent - 8)
+    rounded = np.where(np.abs(x) < np.finfo(np.float32).tiny, np.copysign(0.0, x), rounded)
+    with np.errstate(over="ignore"):
+        return rounded.astype(np.float32).astype(np.float64)  # past float's range: infinity
+
+
+def bfloat16_operand(values):
+    """A matrix product's operand as a bfloat16 model reads it: stored as float32, rounded."""
+    return round_to_bfloat16(np.asarray(values, dtype=np.float64).astype(np.float32))
+
+
 class ReferenceMLP:
-    def __init__(self, weights, biases, hidden, output, loss, huber_delta=1.0):
+    """`operand` is applied to both operands of every matrix product (bfloat16_operand for a
+    bfloat16 model); biases, activations, their derivatives and the loss never see it."""
+
+    def __init__(self, weights, biases, hidden, output, loss, huber_delta=1.0, operand=None):
         self.W = [np.array(w, dtype=np.float64) for w in weights]
         self.b = [np.array(b, dtype=np.float64) for b in biases]
         self.hidden, self.output, self.loss_name = hidden, output, loss
         self.delta = huber_delta
+        self.operand = operand if operand is not None else (lambda v: v)
 
     def act_of(self, layer):
         return self.output if layer == len(self.W) - 1 else self.hidden
@@ -97,7 +118,7 @@ class ReferenceMLP:
         """Returns the pre-activations zs and the activations (inputs first)."""
         activations, zs = [np.asarray(X, dtype=np.float64)], []
         for layer, (W, b) in enumerate(zip(self.W, self.b)):
-            z = activations[-1] @ W + b
+            z = self.operand(activations[-1]) @ self.operand(W) + b
             zs.append(z)
             activations.append(activate(self.act_of(layer), z))
         return zs, activations
@@ -147,10 +168,11 @@ class ReferenceMLP:
         delta = delta / n
         dW, db = [None] * len(self.W), [None] * len(self.W)
         for layer in reversed(range(len(self.W))):
-            dW[layer] = activations[layer].T @ delta
+            dW[layer] = self.operand(activations[layer]).T @ self.operand(delta)
             db[layer] = delta.sum(axis=0)
             if layer > 0:
-                delta = (delta @ self.W[layer].T) * derivative(self.hidden, zs[layer - 1])
+                delta = ((self.operand(delta) @ self.operand(self.W[layer]).T) *
+                         derivative(self.hidden, zs[layer - 1]))
         return dW, db
 
     def sgd_step(self, X, T, lr, momentum=0.0, velocity=None):

@@ -111,13 +111,24 @@ void bind_network(py::module_& m, const char* class_name) {
   py::class_<Net>(m, class_name)
       .def(py::init([](std::vector<std::ptrdiff_t> layers, const std::string& hidden,
                        const std::string& output, const std::string& loss, std::uint64_t seed,
-                       double huber_delta) {
+                       double huber_delta, const std::string& precision) {
+             if (precision != "native" && precision != "bfloat16")
+               throw std::invalid_argument("precision: expected 'native' or 'bfloat16', got '" +
+                                           precision + "'");
              return Net(std::move(layers), fastbp::parse_activation(hidden),
                         fastbp::parse_activation(output),
-                        fastbp::LossFunction(fastbp::parse_loss(loss), huber_delta), seed);
+                        fastbp::LossFunction(fastbp::parse_loss(loss), huber_delta), seed,
+                        precision == "bfloat16" ? fastbp::MatmulPrecision::bfloat16
+                                                : fastbp::MatmulPrecision::native);
            }),
            py::arg("layers"), py::arg("hidden"), py::arg("output"), py::arg("loss"),
-           py::arg("seed"), py::arg("huber_delta") = 1.0)
+           py::arg("seed"), py::arg("huber_delta") = 1.0, py::arg("precision") = "native")
+      .def_property_readonly("matmul_precision",
+                             [](const Net& n) {
+                               return n.matmul_precision() == fastbp::MatmulPrecision::bfloat16
+                                          ? "bfloat16"
+                                          : "native";
+                             })
       .def_property_readonly("layers", &Net::layers)
       .def_property_readonly("hidden", [](const Net& n) { return fastbp::to_string(n.hidden()); })
       .def_property_readonly("output", [](const Net& n) { return fastbp::to_string(n.output()); })

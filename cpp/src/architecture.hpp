@@ -12,6 +12,7 @@ struct Architecture {
   std::vector<std::ptrdiff_t> layers;  // {n_in, h1, ..., n_out}
   Activation hidden = Activation::relu, output = Activation::identity;
   LossFunction loss;
+  bool bfloat16_operands = false;  // MatmulPrecision::bfloat16
 
   std::size_t n_weight_layers() const { return layers.size() - 1; }
   Activation activation_of(std::size_t l) const {

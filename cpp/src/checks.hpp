@@ -48,6 +48,8 @@ inline void check_input(const Architecture& arch, const void* X, std::ptrdiff_t 
 template <typename T>
 void check_input(const Architecture& arch, const Inputs<T>& X, std::ptrdiff_t n) {
   if (!X.is_sparse()) return check_input(arch, X.dense, n, sizeof(T));
+  if (arch.bfloat16_operands)
+    fail("X: a model with bfloat16 matrix products takes dense X, got a sparse matrix");
   check_input(arch, X.sparse.indptr, n, sizeof(T));
   const SparseRows<T>& x = X.sparse;
   if (x.indptr[0] != 0)

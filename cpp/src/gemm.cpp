@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstring>
 #include <tuple>
+#include <type_traits>
 
+#include "bfloat16.hpp"
 #include "descriptors.hpp"
 #include "kernels/kernel_table.hpp"
 #include "scratch.hpp"
@@ -55,6 +57,15 @@ BackwardWeightsEpilogue<T> for_k_block(BackwardWeightsEpilogue<T> e, bool first,
   return e;
 }
 
+// Emulated bfloat16 products round each packed panel once, where it is written: the tiles then
+// multiply values of 8 significant bits, whose products float holds exactly.
+template <typename T>
+void round_panel(bool bfloat16, T* panel, std::ptrdiff_t count) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (bfloat16) round_to_bfloat16(panel, count);
+  }
+}
+
 }  // namespace
 
 template <typename T, typename Epilogue>
@@ -70,12 +81,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   // row panels. Small operands are read in place from cache. Layouts the kernels cannot read
   // (indexed k, or B without contiguous rows) are always packed, and so is a transposed A: its
   // micro-panel is a run of contiguous copies, and packed broadcasts take one instruction
-  // instead of two (odd-deep: +4%).
+  // instead of two (odd-deep: +4%). A bfloat16 operand is always packed: packing rounds it.
   constexpr std::ptrdiff_t kSmallOperand = 4096;  // elements: 16 KiB of float, L1-resident
-  const bool pack_a =
-      a.col_index != nullptr || a.col_stride != 1 || (n > nr && m * k > kSmallOperand);
-  const bool pack_b = b.row_index != nullptr || b.col_index != nullptr || b.col_stride != 1 ||
-                      (m > 2 * mr && k * n > kSmallOperand);
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  const bool pack_a = a.bfloat16 || a.col_index != nullptr || a.col_stride != 1 ||
+                      (n > nr && m * k > kSmallOperand);
+  const bool pack_b = b.bfloat16 || b.row_index != nullptr || b.col_index != nullptr ||
+                      b.col_stride != 1 || (m > 2 * mr && k * n > kSmallOperand);
 
   const int threads =
       threads_for_work(2.0 * double(m) * double(n) * double(k), kGemmMinFlopsPerThread);
@@ -116,9 +128,11 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
         const std::ptrdiff_t kc = std::min(KC, k - pc);
         if (pack_b) {
           share(n_panels, begin, end);
-          for (std::ptrdiff_t jp = begin; jp < end; ++jp)
+          for (std::ptrdiff_t jp = begin; jp < end; ++jp) {
             kern.pack_b(b, pc, kc, jc + jp * nr, std::min<std::ptrdiff_t>(nr, nc - jp * nr),
                         packed_b + jp * kc * nr);
+            round_panel(b.bfloat16, packed_b + jp * kc * nr, kc * nr);
+          }
         } else if (nc % nr != 0 && tid == 0) {
           const std::ptrdiff_t j_edge = nc / nr * nr;
           kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
@@ -140,9 +154,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           const std::ptrdiff_t m_panels = (mc + mr - 1) / mr;
           if (pack_a) {
             share(m_panels, begin, end);
-            for (std::ptrdiff_t ip = begin; ip < end; ++ip)
-              kern.pack_a(a, ic + ip * mr, std::min<std::ptrdiff_t>(mr, mc - ip * mr), pc, kc,
-                          packed_a + ip * kc * mr);
+            for (std::ptrdiff_t ip = begin; ip < end; ++ip) {
+              const std::ptrdiff_t rows = std::min<std::ptrdiff_t>(mr, mc - ip * mr);
+              kern.pack_a(a, ic + ip * mr, rows, pc, kc, packed_a + ip * kc * mr);
+              // (only the packed rows: the rest of a short panel is never written or read)
+              for (std::ptrdiff_t p = 0; a.bfloat16 && p < kc; ++p)
+                round_panel(true, packed_a + ip * kc * mr + p * mr, rows);
+            }
             team_barrier(team);
           }
           kernels::MacroBlock<T> block = blk;
@@ -201,7 +219,14 @@ void gemm_reference(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const 
   for (std::ptrdiff_t i = 0; i < m; ++i) {
     for (std::ptrdiff_t j = 0; j < n; ++j) {
       T acc = T(0);
-      for (std::ptrdiff_t p = 0; p < k; ++p) acc += a(i, p) * b(p, j);
+      for (std::ptrdiff_t p = 0; p < k; ++p) {
+        T x = a(i, p), y = b(p, j);
+        if constexpr (std::is_same_v<T, float>) {
+          if (a.bfloat16) x = round_to_bfloat16(x);
+          if (b.bfloat16) y = round_to_bfloat16(y);
+        }
+        acc += x * y;
+      }
       c[i * ldc + j] = reference_epilogue(ep, i, j, acc, c[i * ldc + j]);
     }
   }

@@ -16,10 +16,20 @@ struct MatrixView {
   std::ptrdiff_t col_stride = 1;
   const std::int64_t* row_index = nullptr;
   const std::int64_t* col_index = nullptr;
+  // The product reads this operand rounded to bfloat16 (MatmulPrecision::bfloat16).
+  bool bfloat16 = false;
 
-  MatrixView transposed() const { return {data, col_stride, row_stride, col_index, row_index}; }
+  MatrixView transposed() const {
+    return {data, col_stride, row_stride, col_index, row_index, bfloat16};
+  }
+  MatrixView at_bfloat16(bool yes) const {
+    MatrixView v = *this;
+    v.bfloat16 = yes;
+    return v;
+  }
   std::ptrdiff_t row(std::ptrdiff_t i) const { return row_index ? row_index[i] : i; }
   std::ptrdiff_t col(std::ptrdiff_t j) const { return col_index ? col_index[j] : j; }
+  // The element as stored (the reference GEMM rounds it itself).
   const T& operator()(std::ptrdiff_t i, std::ptrdiff_t j) const {
     return data[row(i) * row_stride + col(j) * col_stride];
   }

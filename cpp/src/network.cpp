@@ -4,16 +4,24 @@
 
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "network_impl.hpp"
 
 namespace fastbp {
 namespace {
 
+template <typename T>
 detail::Architecture checked(std::vector<std::ptrdiff_t> layers, Activation hidden,
-                             Activation output, const LossFunction& loss) {
+                             Activation output, const LossFunction& loss,
+                             MatmulPrecision precision) {
   detail::Architecture arch{std::move(layers), hidden, output, loss};
   detail::check_architecture(arch);
+  if (precision == MatmulPrecision::bfloat16 && !std::is_same_v<T, float>)
+    throw std::invalid_argument(
+        "precision: bfloat16 matrix products need a float32 network (float32 master weights), "
+        "got a float64 one");
+  arch.bfloat16_operands = precision == MatmulPrecision::bfloat16;
   return arch;
 }
 
@@ -21,8 +29,9 @@ detail::Architecture checked(std::vector<std::ptrdiff_t> layers, Activation hidd
 
 template <typename T>
 Network<T>::Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activation output,
-                    LossFunction loss, std::uint64_t seed)
-    : impl_(std::make_unique<Impl>(checked(std::move(layers), hidden, output, loss), seed)) {}
+                    LossFunction loss, std::uint64_t seed, MatmulPrecision precision)
+    : impl_(std::make_unique<Impl>(checked<T>(std::move(layers), hidden, output, loss, precision),
+                                   seed)) {}
 
 template <typename T>
 Network<T>::~Network() = default;
@@ -54,6 +63,10 @@ Loss Network<T>::loss_kind() const {
 template <typename T>
 const LossFunction& Network<T>::loss_function() const {
   return impl_->arch.loss;
+}
+template <typename T>
+MatmulPrecision Network<T>::matmul_precision() const {
+  return impl_->arch.bfloat16_operands ? MatmulPrecision::bfloat16 : MatmulPrecision::native;
 }
 template <typename T>
 T* Network<T>::parameters() {

@@ -75,7 +75,9 @@ struct NetworkImpl {
 
   // Batch-1 steps go through the online kernels (single-threaded) unless the network is large
   // enough for the threaded GEMMs to win: up to 2^18 parameters, W stays in L2.
+  // The online kernels multiply in T: bfloat16 products take the GEMM driver, which rounds.
   bool use_online_kernels() const {
+    if (arch.bfloat16_operands) return false;
     return params.values.size() <= (std::size_t(1) << 18) || get_num_threads() == 1;
   }
 
@@ -288,7 +290,8 @@ struct NetworkImpl {
   // stream W from memory either way, and the online kernels' walk down W's columns (a page per
   // row of a wide layer) made [1024, 2048, 2048, 10] a fifth slower than the GEMM driver.
   bool online_inference(const Inputs<T>& X, std::ptrdiff_t n) const {
-    return n == 1 && !X.is_sparse() && params.values.size() <= (std::size_t(1) << 18);
+    return n == 1 && !X.is_sparse() && !arch.bfloat16_operands &&
+           params.values.size() <= (std::size_t(1) << 18);
   }
 
   // The online inference path's buffers, one set per thread: predict and loss run concurrently

@@ -24,7 +24,8 @@ namespace fastbp::detail {
 // Forward through all layers for n samples (rows[i] of X, or row i). Layer l's output goes to
 // outputs[l], its pre-activation to preactivations[l] where given; the last layer leaves its
 // logits for the loss layer when `leave_logits`, else applies the output activation (softmax
-// too). Sparse X goes through the sparse first layer.
+// too). Sparse X goes through the sparse first layer. With arch.bfloat16_operands every product
+// reads its operands rounded to bfloat16 (the GEMM's packing rounds them).
 template <typename T>
 void forward(const Architecture& arch, const Parameters<T>& p, const Inputs<T>& X,
              const std::int64_t* rows, std::ptrdiff_t n, T* const* outputs,
@@ -41,8 +42,9 @@ void forward(const Architecture& arch, const Parameters<T>& p, const Inputs<T>& 
                      in_epilogue ? act : Activation::identity, outputs[0], z);
     else
       gemm<T>(n, n_out, n_in,
-              l == 0 ? row_major(X.dense, n_in, rows) : row_major<T>(outputs[l - 1], n_in),
-              row_major(p.W(l), n_out), outputs[l], n_out,
+              (l == 0 ? row_major(X.dense, n_in, rows) : row_major<T>(outputs[l - 1], n_in))
+                  .at_bfloat16(arch.bfloat16_operands),
+              row_major(p.W(l), n_out).at_bfloat16(arch.bfloat16_operands), outputs[l], n_out,
               forward_epilogue(p.b(l), in_epilogue ? act : Activation::identity, z, n_out));
     if (last && !leave_logits && act == Activation::softmax)
       activate_inplace(act, n, n_out, outputs[l]);
@@ -56,8 +58,10 @@ template <typename T>
 void backward_data(const Architecture& arch, const Parameters<T>& p, std::size_t l,
                    std::ptrdiff_t n, const T* delta, const T* u, T* delta_below) {
   const std::ptrdiff_t n_in = arch.layers[l], n_out = arch.layers[l + 1];
-  gemm<T>(n, n_in, n_out, row_major<T>(delta, n_out), row_major(p.W(l), n_out).transposed(),
-          delta_below, n_in, backward_data_epilogue(arch.hidden, u, n_in));
+  const bool bf16 = arch.bfloat16_operands;
+  gemm<T>(n, n_in, n_out, row_major<T>(delta, n_out).at_bfloat16(bf16),
+          row_major(p.W(l), n_out).transposed().at_bfloat16(bf16), delta_below, n_in,
+          backward_data_epilogue(arch.hidden, u, n_in));
 }
 
 // The weight pass of layer l: the gradient of W[l] is input.T @ delta (n rows), of b[l] the
@@ -71,8 +75,8 @@ void backward_weights(const Architecture& arch, Parameters<T>& p, OptimizerState
                       const StepPlan<T>& plan, T* bias_gradient, T* gradient, T* partial_sums,
                       const kernels::SparseView<T>* sparse_input = nullptr) {
   const std::ptrdiff_t n_in = arch.layers[l], n_out = arch.layers[l + 1];
-  const MatrixView<T> dz = row_major<T>(delta, n_out);
-  const MatrixView<T> x_t = input.transposed();
+  const MatrixView<T> dz = row_major<T>(delta, n_out).at_bfloat16(arch.bfloat16_operands);
+  const MatrixView<T> x_t = input.transposed().at_bfloat16(arch.bfloat16_operands);
   column_sums(n, n_out, delta, bias_gradient);
   const std::size_t w = p.weight_offset[l], b = p.bias_offset[l];
   if (sparse_input)

@@ -1,6 +1,7 @@
 // The GEMM driver (packing, blocking, threads, per-ISA macro-kernels) against the plain triple
 // loop, with every epilogue, on shapes that hit each edge: k below the unroll and above the
-// k-block, n not a multiple of the vector width, transposed and index-gathered operands.
+// k-block, n not a multiple of the vector width, transposed and index-gathered operands; float
+// also with bfloat16 operands (the driver rounds while packing, the triple loop as it reads).
 #include <cstdint>
 #include <random>
 #include <string>
@@ -27,7 +28,7 @@ enum class Layout { plain, transposed_a, transposed_b, gathered_rows };
 
 template <typename T>
 void check_case(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, Layout layout,
-                int epilogue_kind, std::mt19937& rng) {
+                int epilogue_kind, std::mt19937& rng, bool bfloat16 = false) {
   const double tol = sizeof(T) == 4 ? 2e-4 * std::sqrt(double(k) + 1) : 1e-11 * (double(k) + 1);
   std::vector<T> a_store = random_vector<T>(std::size_t(m * k + 1) * 2, rng);
   std::vector<T> b_store = random_vector<T>(std::size_t(k * n + 1), rng);
@@ -40,6 +41,8 @@ void check_case(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, Layout lay
   if (layout == Layout::transposed_b) b = fastbp::detail::row_major(b_store.data(), k).transposed();
   if (layout == Layout::gathered_rows)
     a = fastbp::detail::row_major(a_store.data(), k, rows.data());
+  a = a.at_bfloat16(bfloat16);
+  b = b.at_bfloat16(bfloat16);
 
   std::vector<T> bias = random_vector<T>(std::size_t(n), rng);
   std::vector<T> deriv_of = random_vector<T>(std::size_t(m * n), rng);
@@ -86,9 +89,9 @@ void check_case(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, Layout lay
     default:
       break;
   }
-  const std::string what = std::string(sizeof(T) == 4 ? "f32" : "f64") + " m=" + std::to_string(m) +
-                           " n=" + std::to_string(n) + " k=" + std::to_string(k) +
-                           " layout=" + std::to_string(int(layout)) +
+  const std::string type = bfloat16 ? "bf16" : sizeof(T) == 4 ? "f32" : "f64";
+  const std::string what = type + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                           " k=" + std::to_string(k) + " layout=" + std::to_string(int(layout)) +
                            " epilogue=" + names[epilogue_kind] + " simd=" + fastbp::simd_level();
   double worst = 0;
   std::ptrdiff_t worst_at = 0;
@@ -120,6 +123,7 @@ int main() {
       for (int layout = 0; layout < 4; ++layout)
         for (int ep = 0; ep < 7; ++ep) {
           check_case<float>(s[0], s[1], s[2], Layout(layout), ep, rng);
+          check_case<float>(s[0], s[1], s[2], Layout(layout), ep, rng, /*bfloat16=*/true);
           check_case<double>(s[0], s[1], s[2], Layout(layout), ep, rng);
         }
   }

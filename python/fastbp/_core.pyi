@@ -66,7 +66,9 @@ class FitOptions:
 
 class _Network(Generic[_F]):
     def __init__(self, layers: Sequence[int], hidden: str, output: str, loss: str, seed: int,
-                 huber_delta: float = ...) -> None: ...
+                 huber_delta: float = ..., precision: str = ...) -> None: ...
+    @property
+    def matmul_precision(self) -> str: ...  # "native" or "bfloat16"
     @property
     def layers(self) -> list[int]: ...
     @property

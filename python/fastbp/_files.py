@@ -23,24 +23,32 @@ import numpy as np
 from .losses import Huber
 
 # Version 1: the architecture and W/b. Version 2 adds "huber_delta" and is written only for models
-# with a Huber loss, so every other model stays readable by fastbp 0.1.
-FORMAT_VERSION = 2
-_READABLE_VERSIONS = (1, 2)
+# with a Huber loss, so every other model stays readable by fastbp 0.1. Version 3, written only for
+# bfloat16 models (float32 weights), always holds "huber_delta": a fastbp that cannot train them
+# refuses the file by its version.
+FORMAT_VERSION = 3
+_READABLE_VERSIONS = (1, 2, 3)
 _TEXT_FIELDS = ("hidden", "output", "loss", "dtype")
 _MAX_METADATA_BYTES = 4096
+
+
+def _version_for(net) -> int:
+    if net.compute_dtype == "bfloat16":
+        return 3
+    return 2 if net.loss_name == "huber" else 1
 
 
 def save(net, path) -> None:
     path = os.fspath(path)
     arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(2 if net.loss_name == "huber" else 1),
+        "format_version": np.array(_version_for(net)),
         "layers": np.array(net.layers, dtype=np.int64),
         "hidden": np.array(net.hidden),
         "output": np.array(net.output),
         "loss": np.array(net.loss_name),
-        "dtype": np.array(net.dtype.name),
+        "dtype": np.array(net.compute_dtype),
     }
-    if net.loss_name == "huber":
+    if arrays["format_version"] >= 2:
         arrays["huber_delta"] = np.array(net.huber_delta)
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{i}"] = w
@@ -126,7 +134,7 @@ class _Archive:
 
     def check_names(self, n_weight_layers, version):
         expected = {f"{name}.npy" for name in ("format_version", "layers", *_TEXT_FIELDS)}
-        if version == 2:
+        if version >= 2:
             expected.add("huber_delta.npy")
         expected |= {f"{k}{i}.npy" for i in range(n_weight_layers) for k in "Wb"}
         missing = sorted(n[:-4] for n in expected - set(self.members))
@@ -200,19 +208,23 @@ def load(cls, path):
         archive.check_names(len(sizes) - 1, int(version))
         fields = {name: archive.text(name) for name in _TEXT_FIELDS}
         loss = fields["loss"]
-        if int(version) == 2:
+        if int(version) >= 2:
             delta = archive.array("huber_delta", max_bytes=_MAX_METADATA_BYTES)
             if delta.dtype.kind != "f" or delta.shape != () or not np.isfinite(delta):
                 raise archive.error("'huber_delta' must be a finite number")
-            loss = Huber(float(delta))
-        if fields["dtype"] not in ("float32", "float64"):
-            raise archive.error(f"'dtype' must be float32 or float64, got {fields['dtype']!r}")
+            if loss == "huber":
+                loss = Huber(float(delta))
+        dtypes = ("float32", "float64") if int(version) < 3 else ("bfloat16",)
+        if fields["dtype"] not in dtypes:
+            raise archive.error(f"'dtype' of a version {int(version)} file must be "
+                                f"{' or '.join(dtypes)}, got {fields['dtype']!r}")
+        weight_dtype = "float32" if fields["dtype"] == "bfloat16" else fields["dtype"]
         # Read and check every array before allocating the network: what the file holds bounds
         # what loading it can cost.
         arrays = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             for name, shape in ((f"W{i}", (n_in, n_out)), (f"b{i}", (n_out,))):
-                value = archive.array(name, shape=shape, dtype=fields["dtype"])
+                value = archive.array(name, shape=shape, dtype=weight_dtype)
                 if not np.isfinite(value).all():
                     raise archive.error(f"'{name}' contains NaN or infinity")
                 arrays.append(value)

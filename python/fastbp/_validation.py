@@ -49,6 +49,21 @@ def dtype_name(dtype) -> str:
     return resolved.name
 
 
+def model_dtype(dtype) -> str:
+    """A model's dtype: float32, float64, or bfloat16 (the string, or ml_dtypes' bfloat16)."""
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        return dtype
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype: expected 'float32', 'float64' or 'bfloat16', "
+                        f"got {dtype!r}") from exc
+    if resolved.name not in (*DTYPES, "bfloat16"):
+        raise ValueError(f"dtype: expected 'float32', 'float64' or 'bfloat16', "
+                         f"got {resolved.name!r}")
+    return resolved.name
+
+
 def integer(name, value, minimum=None, maximum=None):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")

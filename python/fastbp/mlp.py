@@ -48,7 +48,11 @@ class MLP:
         mse, softmax_ce, bce, huber (delta 1; `fastbp.losses.Huber` for another delta) or
         poisson (half the Poisson deviance, exp output, targets >= 0); defaults from the
         output (softmax -> softmax_ce, sigmoid -> bce, exp -> poisson, otherwise mse).
-    dtype : {"float32", "float64"}
+    dtype : {"float32", "float64", "bfloat16"}
+        "bfloat16" multiplies matrices with operands rounded to bfloat16 and float32
+        accumulation, as PyTorch's CPU autocast does; parameters, optimizer state, inputs and
+        outputs stay float32 (``model.dtype`` is float32, ``model.compute_dtype`` says
+        "bfloat16"). Such a model takes dense X only.
     seed : int, optional
         Seeds the Glorot/He initialisation; the same seed gives the same weights.
 
@@ -78,10 +82,12 @@ class MLP:
         hidden = check.activation("hidden", hidden, check.ACTIVATIONS)
         output = check.activation("output", output, check.OUTPUTS)
         loss_name, huber_delta = losses.resolve(loss, output)
-        self._dtype = np.dtype(check.dtype_name(dtype))
+        self._compute_dtype = check.model_dtype(dtype)
+        self._dtype = np.dtype(np.float64 if self._compute_dtype == "float64" else np.float32)
         core_class = _core.Network32 if self._dtype == np.float32 else _core.Network64
+        precision = "bfloat16" if self._compute_dtype == "bfloat16" else "native"
         self._net = core_class(sizes, hidden, output, loss_name, check.seed("seed", seed),
-                               huber_delta)
+                               huber_delta, precision)
         self._n_in, self._n_out = sizes[0], sizes[-1]
         # train_step's last (lr, momentum, SGD); the marker matches no rate, not even None
         self._shorthand: tuple = (_NO_RATE, _NO_RATE, None)
@@ -98,7 +104,13 @@ class MLP:
 
     @property
     def dtype(self) -> np.dtype:
+        """The dtype of the parameters and of the arrays the model takes and returns."""
         return self._dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the matrix products' operands have: "float32", "float64" or "bfloat16"."""
+        return self._compute_dtype
 
     @property
     def hidden(self) -> str:
@@ -134,7 +146,7 @@ class MLP:
         """Architecture and parameters (pickle, copy.deepcopy); optimizer state is not kept."""
         return {"layers": self.layers, "hidden": self.hidden, "output": self.output,
                 "loss": self.loss_name, "huber_delta": self.huber_delta,
-                "dtype": self.dtype.name, "parameters": self._net.parameters().copy()}
+                "dtype": self.compute_dtype, "parameters": self._net.parameters().copy()}
 
     def __setstate__(self, state: dict) -> None:
         loss = state["loss"]
@@ -152,7 +164,7 @@ class MLP:
 
     def __repr__(self) -> str:
         return (f"MLP(layers={self.layers}, hidden={self.hidden!r}, output={self.output!r}, "
-                f"loss={self._loss()!r}, dtype={self.dtype.name!r})")
+                f"loss={self._loss()!r}, dtype={self.compute_dtype!r})")
 
     # -- inputs ---------------------------------------------------------------------------
     def _X(self, X, name="X") -> np.ndarray | check.SparseRows:
@@ -589,6 +601,12 @@ class MLP:
 
         Linear layers hold ``W.T`` (PyTorch stores ``out x in``); a softmax output becomes
         ``nn.Softmax(dim=1)``. Needs PyTorch.
+
+        A bfloat16 model gives a float32 module. Run it under ``torch.autocast("cpu",
+        dtype=torch.bfloat16)`` for bfloat16 products: autocast rounds the same operands (inputs,
+        weights) but also the bias and each layer's output, which fastbp keeps in float32, so
+        the two agree to bfloat16's precision, not bit for bit. `to_onnx` and `to_c` likewise
+        write float32 graphs and code.
 
         Examples
         --------

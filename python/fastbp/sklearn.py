@@ -22,7 +22,8 @@ Differences from scikit-learn, all deliberate or not yet done:
   update formulas (with full batches the weights after each epoch are scikit-learn's to 1e-9),
   but mini-batches are shuffled by fastbp's own generator, so runs differ in detail.
 - an extra ``dtype`` parameter: None follows X (float32 stays float32, anything else becomes
-  float64, as scikit-learn does); "float32" trains in float32 whatever X is, about twice as fast.
+  float64, as scikit-learn does); "float32" trains in float32 whatever X is, about twice as fast;
+  "bfloat16" multiplies matrices in bfloat16 with float32 weights (see `fastbp.MLP`).
 
 Examples
 --------
@@ -207,7 +208,7 @@ class _BaseMLP(BaseEstimator):
             check.integer("n_iter_no_change", self.n_iter_no_change, minimum=1)
         check.integer("max_fun", self.max_fun, minimum=1)
         if self.dtype is not None:
-            check.dtype_name(self.dtype)
+            check.model_dtype(self.dtype)
         return self._hidden_sizes()
 
     # -- training ----------------------------------------------------------------------------
@@ -248,7 +249,7 @@ class _BaseMLP(BaseEstimator):
         first = not hasattr(self, "_fastbp_model") or not (self.warm_start or incremental)
         X, values, labels, n_outputs, y = self._validate_input(X, y, incremental, first)
         weights = self._sample_weights(sample_weight, y, X.shape[0], incremental)
-        dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
+        dtype = check.model_dtype(self.dtype) if self.dtype is not None else X.dtype.name
         layers = [X.shape[1], *hidden, n_outputs]
         # A fresh random state every call, as scikit-learn's.
         self._random_state = rng = check_random_state(self.random_state)
@@ -262,7 +263,7 @@ class _BaseMLP(BaseEstimator):
                              f"warm_start to start again")
         if first:
             self._fastbp_model = MLP(layers, hidden=_ACTIVATIONS[self.activation],
-                                     output=self._out_activation(), dtype=dtype.name, seed=0)
+                                     output=self._out_activation(), dtype=dtype, seed=0)
             self._initialise(rng)
             if incremental or self.warm_start:  # weights assigned before: start from them
                 self._take_assigned_parameters(self._fastbp_model)

@@ -9,5 +9,6 @@
 #include "fastbp/network.hpp"
 #include "fastbp/objective.hpp"
 #include "fastbp/optimizer.hpp"
+#include "fastbp/precision.hpp"
 #include "fastbp/threading.hpp"
 #include "fastbp/version.hpp"

@@ -13,6 +13,7 @@
 #include "fastbp/data_parallel.hpp"
 #include "fastbp/errors.hpp"
 #include "fastbp/optimizer.hpp"
+#include "fastbp/precision.hpp"
 
 namespace fastbp {
 
@@ -151,9 +152,11 @@ class Network {
   // layers = {n_in, h1, ..., n_out}. Weights are initialised He-uniform for rectifier-like
   // activations (relu, leaky_relu, elu, softplus, silu, gelu), Glorot-uniform otherwise,
   // biases zero, reproducibly from seed. `loss` is a Loss, or a LossFunction with a parameter
-  // (Huber's delta).
+  // (Huber's delta). `precision` bfloat16 (float networks only, else std::invalid_argument):
+  // see MatmulPrecision; such a network takes dense X only.
   Network(std::vector<std::ptrdiff_t> layers, Activation hidden, Activation output,
-          LossFunction loss, std::uint64_t seed);
+          LossFunction loss, std::uint64_t seed,
+          MatmulPrecision precision = MatmulPrecision::native);
   ~Network();
   Network(Network&&) noexcept;
   Network& operator=(Network&&) noexcept;
@@ -166,6 +169,7 @@ class Network {
   Activation output() const;
   Loss loss_kind() const;
   const LossFunction& loss_function() const;
+  MatmulPrecision matmul_precision() const;
 
   // All parameters live in one buffer that never moves: W[0], b[0], W[1], b[1], ..., each
   // starting on a 64-byte boundary (weight_offset / bias_offset; the padding stays zero).
