@@ -4,6 +4,7 @@
     python bench/compare.py                 # all workloads, every installed peer
     python bench/compare.py --quick         # under a minute
     python bench/compare.py --workloads wide mnist-mlp --peers fastbp-fit numpy torch
+    python bench/compare.py --dtype bfloat16  # fastbp's bfloat16 products against autocast
 
 Every peer trains the same network on the same standard-normal data with plain SGD (lr 0.01);
 repeats are interleaved (A B C A B C ...) and the table shows medians of samples/s. Peers run in
@@ -11,6 +12,10 @@ each mode their users choose between: PyTorch eager on --threads threads, on one
 torch.compile; JAX jitted per step and with the whole epoch in one jit (lax.scan); fastbp's ratio
 is to the fastest mode of any peer. A peer that is not installed is skipped with a note.
 FLOPs per step = 6 x weights x batch.
+
+With --dtype bfloat16, fastbp-fit trains MLP(dtype="bfloat16") and its peers are PyTorch's modes
+under torch.autocast("cpu", dtype=torch.bfloat16); fastbp-f32 (fastbp's float32 fit) is shown
+for the ratio bfloat16 / float32. Peers without a bfloat16 mode are left out.
 
 Every run writes a results file (bench/results/compare-<UTC time>-<commit>.json): the commit,
 the CPU as lscpu names it, the versions, the command and every repeat. The README's tables are
@@ -37,6 +42,7 @@ PEERS = {
     "fastbp-fit": ("fastbp_peer", "fit_runner", "fastbp", lambda t: {}),
     "fastbp-step": ("fastbp_peer", "train_step_runner", "fastbp", lambda t: {}),
     "fastbp-1t": ("fastbp_peer", "fit_runner", "fastbp", lambda t: {"threads": 1}),
+    "fastbp-f32": ("fastbp_peer", "fit_runner", "fastbp", lambda t: {"dtype": "float32"}),
     "numpy": ("numpy_peer", "runner", "numpy", lambda t: {}),
     "torch": ("torch_peer", "runner", "torch", lambda t: {"threads": t}),
     "torch-1t": ("torch_peer", "runner", "torch", lambda t: {"threads": 1}),
@@ -46,14 +52,31 @@ PEERS = {
     "sklearn": ("sklearn_peer", "runner", "scikit-learn", lambda t: {}),
     "fann": ("fann_peer", "rate_runner", "FANN (C++ benchmark)", lambda t: {}),
 }
-FASTBP = ("fastbp-fit", "fastbp-step", "fastbp-1t")
+FASTBP = ("fastbp-fit", "fastbp-step", "fastbp-1t", "fastbp-f32")
+# The peers with a bfloat16 mode, and what --dtype bfloat16 runs by default.
+BFLOAT16_PEERS = ("fastbp-fit", "fastbp-step", "fastbp-1t", "fastbp-f32", "torch", "torch-1t",
+                  "torch-compile")
+
+
+def peer_options(name, threads, dtype):
+    """The runner's options for `name` in a run of `dtype`."""
+    options = PEERS[name][3](threads)
+    if dtype == "bfloat16":
+        if PEERS[name][0] == "fastbp_peer":
+            options.setdefault("dtype", "bfloat16")
+        elif PEERS[name][0] == "torch_peer":
+            options["autocast"] = True
+    return options
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 short repeats, small data")
     parser.add_argument("--workloads", nargs="+", help="names from bench/workloads.json")
-    parser.add_argument("--peers", nargs="+", choices=list(PEERS), default=list(PEERS))
+    parser.add_argument("--peers", nargs="+", choices=list(PEERS),
+                        help="default: every peer (with --dtype bfloat16, those with a "
+                             "bfloat16 mode)")
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one repeat")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -66,6 +89,12 @@ def parse_args(argv=None):
                         help="the results file to write (default: bench/results/compare-"
                              "<UTC time>-<commit>.json); every repeat, the CPU, the versions")
     args = parser.parse_args(argv)
+    if args.peers is None:
+        args.peers = ([p for p in PEERS if p != "fastbp-f32"] if args.dtype == "float32"
+                      else list(BFLOAT16_PEERS))
+    elif args.dtype == "bfloat16" and set(args.peers) - set(BFLOAT16_PEERS):
+        parser.error(f"--dtype bfloat16: {', '.join(sorted(set(args.peers) - set(BFLOAT16_PEERS)))}"
+                     f" has no bfloat16 mode")
     if args.quick:
         args.repeats, args.seconds = 3, 0.25
     return args
@@ -287,7 +316,7 @@ def run_comparison(args, workloads, fastbp, make_data):
             notes.append(f"{name}: skipped ({package} not installed)")
     info = versions(available)
     print(f"# fastbp compare: {args.repeats} interleaved repeats of {args.seconds:g} s, "
-          f"{args.threads} thread(s), SIMD {fastbp.simd_level()}"
+          f"{args.threads} thread(s), SIMD {fastbp.simd_level()}, {args.dtype}"
           + (f", {args.background_load} busy background process(es)" if args.background_load
              else ""))
     print("# versions: " + ", ".join(f"{k} {v}" for k, v in info.items()))
@@ -299,6 +328,7 @@ def run_comparison(args, workloads, fastbp, make_data):
               "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "commit": source_revision(), "machine": machine(), "versions": info,
               "threads": args.threads, "simd": fastbp.simd_level(), "repeats": args.repeats,
+              "dtype": args.dtype,
               "background_load": args.background_load,
               "seconds_per_repeat": args.seconds, "notes": notes, "workloads": []}
     rows = []
@@ -313,7 +343,7 @@ def run_comparison(args, workloads, fastbp, make_data):
                 if name == "fann":  # an external program: it reports samples/s itself
                     rate_functions[name] = factory(w, args.seconds)
                     continue
-                run_epoch = factory(w, data, **options(args.threads))
+                run_epoch = factory(w, data, **peer_options(name, args.threads, args.dtype))
                 run_epoch()  # warm-up (JIT, workspaces, caches)
                 rate_functions[name] = (lambda r: lambda: measure(r, args.seconds))(run_epoch)
             except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
@@ -333,6 +363,9 @@ def run_comparison(args, workloads, fastbp, make_data):
                                     "matmul_gflops": roofline})
         print(f"# {w.name}: " + ", ".join(f"{k} {human(v)}/s" for k, v in medians.items()),
               flush=True)
+        if "fastbp-f32" in medians and "fastbp-fit" in medians:
+            print(f"# {w.name}: fastbp {args.dtype} / fastbp float32: "
+                  f"{medians['fastbp-fit'] / medians['fastbp-f32']:.2f}x", flush=True)
 
     kernel_line, record["dense_forward_vs_matmul"] = forward_vs_matmul(args.repeats, args.seconds)
     print(kernel_line)

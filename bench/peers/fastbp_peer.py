@@ -9,19 +9,20 @@ from .common import batches
 LR = 0.01
 
 
-def _net(w):
-    return fastbp.MLP(w.layers, hidden=w.hidden, output=w.output, loss=w.loss, seed=0)
+def _net(w, dtype="float32"):
+    return fastbp.MLP(w.layers, hidden=w.hidden, output=w.output, loss=w.loss, dtype=dtype,
+                      seed=0)
 
 
 def _targets(w, data):
     return data.labels if w.loss == "softmax_ce" else data.T
 
 
-def fit_runner(w, data, threads=None):
+def fit_runner(w, data, threads=None, dtype="float32"):
     """Each call trains as many epochs as take about 0.1 s, in one `fit`, as a user would: the
     per-call argument checks then cost what they cost in real use. With `threads`, on that many
-    threads (and the run's own setting back afterwards)."""
-    net, targets = _net(w), _targets(w, data)
+    threads (and the run's own setting back afterwards); `dtype` bfloat16: bfloat16 products."""
+    net, targets = _net(w, dtype), _targets(w, data)
 
     def train(epochs):
         before = fastbp.get_num_threads()
@@ -42,8 +43,8 @@ def fit_runner(w, data, threads=None):
     return run
 
 
-def train_step_runner(w, data):
-    net, targets = _net(w), _targets(w, data)
+def train_step_runner(w, data, dtype="float32"):
+    net, targets = _net(w, dtype), _targets(w, data)
 
     def run_epoch():
         b = w.batch

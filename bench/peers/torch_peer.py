@@ -1,11 +1,13 @@
 """PyTorch eager: nn.Sequential + optim.SGD, zero_grad(set_to_none=True); on a given number of
 threads (one is faster than two on small layers), and optionally with torch.compile of the
-model (forward and backward compiled, the optimizer step eager)."""
+model (forward and backward compiled, the optimizer step eager); with `autocast`, forward and loss
+under torch.autocast("cpu", dtype=torch.bfloat16), as PyTorch's mixed-precision recipe has it
+(float32 weights and optimizer, bfloat16 products)."""
 
 from .common import batches
 
 
-def runner(w, data, threads, compiled=False):
+def runner(w, data, threads, compiled=False, autocast=False):
     import torch
 
     acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
@@ -36,7 +38,8 @@ def runner(w, data, threads, compiled=False):
         b = w.batch
         for start in batches(data, b):
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(forward(X[start:start + b]), T[start:start + b])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = loss_fn(forward(X[start:start + b]), T[start:start + b])
             loss.backward()
             opt.step()
         return data.n // b * b
