@@ -69,6 +69,25 @@ std::optional<py::array> ready_samples(const fastbp::Network<T>& net, const py::
   return ready_array<T>(X, {-1, py::ssize_t(net.layers().front())});
 }
 
+// X and T of a ready_* call that takes targets, when both are ready.
+template <typename T>
+struct ReadyBatch {
+  py::array X;
+  ReadyTargets<T> t;  // moved in: its labels vector keeps its buffer, which t.targets points to
+  const T* x() const { return static_cast<const T*>(X.data()); }
+  py::ssize_t n() const { return X.shape(0); }
+};
+
+template <typename T>
+std::optional<ReadyBatch<T>> ready_batch(const fastbp::Network<T>& net, const py::handle& X_in,
+                                         const py::handle& target) {
+  std::optional<py::array> X = ready_samples(net, X_in);
+  if (!X) return std::nullopt;
+  ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
+  if (!t.ok) return std::nullopt;
+  return ReadyBatch<T>{std::move(*X), std::move(t)};
+}
+
 // predict's outputs for n samples, into `out` when given (no allocation per call); `inputs` are
 // the arrays holding X's data, which out must not overlap: the last layer writes into out while
 // earlier rows of X may still be read.
@@ -170,14 +189,12 @@ void bind_network(py::module_& m, const char* class_name) {
       .def(
           "ready_loss",
           [](const Net& net, const py::object& X_in, const py::object& target) -> py::object {
-            const std::optional<py::array> X = ready_samples(net, X_in);
-            if (!X) return py::none();
-            const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
-            if (!t.ok) return py::none();
+            const std::optional<ReadyBatch<T>> batch = ready_batch(net, X_in, target);
+            if (!batch) return py::none();
             double loss;
             {
               py::gil_scoped_release release;
-              loss = net.loss(static_cast<const T*>(X->data()), X->shape(0), t.targets);
+              loss = net.loss(batch->x(), batch->n(), batch->t.targets);
             }
             return py::float_(loss);
           },
@@ -185,15 +202,13 @@ void bind_network(py::module_& m, const char* class_name) {
       .def(
           "ready_gradients",
           [](Net& net, const py::object& X_in, const py::object& target) -> py::object {
-            const std::optional<py::array> X = ready_samples(net, X_in);
-            if (!X) return py::none();
-            const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
-            if (!t.ok) return py::none();
+            const std::optional<ReadyBatch<T>> batch = ready_batch(net, X_in, target);
+            if (!batch) return py::none();
             CArray<T> grad({py::ssize_t(net.n_parameters())});
             T* dst = grad.mutable_data();
             {
               py::gil_scoped_release release;
-              net.gradients(static_cast<const T*>(X->data()), X->shape(0), t.targets, dst);
+              net.gradients(batch->x(), batch->n(), batch->t.targets, dst);
             }
             return std::move(grad);
           },
@@ -203,16 +218,13 @@ void bind_network(py::module_& m, const char* class_name) {
           [](Net& net, const py::object& X_in, const py::object& target,
              const py::object& settings) -> py::object {
             if (!py::isinstance<fastbp::Optimizer>(settings)) return py::none();
-            const std::optional<py::array> X = ready_samples(net, X_in);
-            if (!X) return py::none();
-            const ReadyTargets<T> t = ready_targets(net, X->shape(0), target);
-            if (!t.ok) return py::none();
+            const std::optional<ReadyBatch<T>> batch = ready_batch(net, X_in, target);
+            if (!batch) return py::none();
             const auto& optimizer = settings.cast<const fastbp::Optimizer&>();
             double loss;
             {
               py::gil_scoped_release release;
-              loss = net.train_step(static_cast<const T*>(X->data()), X->shape(0), t.targets,
-                                    optimizer);
+              loss = net.train_step(batch->x(), batch->n(), batch->t.targets, optimizer);
             }
             return py::float_(loss);
           },

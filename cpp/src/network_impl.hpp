@@ -169,8 +169,8 @@ struct NetworkImpl {
 
   void predict(const Inputs<T>& X, std::ptrdiff_t n, T* out) const {
     if (online_inference(X, n)) {
-      online_logits(X.dense, n, out);
-      activate_inplace(arch.output, n, arch.layers.back(), out);
+      online_logits(X.dense, out);
+      activate_inplace(arch.output, 1, arch.layers.back(), out);
       return;
     }
     in_chunks(n, out, [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
@@ -181,29 +181,30 @@ struct NetworkImpl {
 
   double mean_loss(const Inputs<T>& X, std::ptrdiff_t n, const Targets<T>& targets) const {
     const std::ptrdiff_t n_out = arch.layers.back();
+    double total = 0;
     if (online_inference(X, n)) {
       AlignedVector<T>& logits = inference_scratch().logits;
-      if (logits.size() < std::size_t(n * n_out))
-        assign_or_explain(logits, std::size_t(n * n_out), T(0), "the loss evaluation's outputs");
-      online_logits(X.dense, n, logits.data());
-      const double total = output_loss(arch.output, arch.loss, n, n_out, logits.data(), targets,
-                                       nullptr, static_cast<T*>(nullptr), 0.0);
-      const double weights = weight_sum(targets, nullptr, n);
-      return weights > 0 ? total / weights : 0.0;
+      if (logits.size() < std::size_t(n_out))
+        assign_or_explain(logits, std::size_t(n_out), T(0), "the loss evaluation's outputs");
+      online_logits(X.dense, logits.data());
+      total = output_loss(arch.output, arch.loss, 1, n_out, logits.data(), targets, nullptr,
+                          static_cast<T*>(nullptr), 0.0);
+    } else {
+      std::vector<T> logits;
+      assign_or_explain(logits, std::size_t(n * n_out), T(0),
+                        "the outputs of the loss evaluation");
+      in_chunks(n, logits.data(), [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
+        forward<T>(arch, params, from_row(X, start), nullptr, rows, outs, nullptr,
+                   /*leave_logits=*/true);
+        Targets<T> shifted = targets;
+        if (shifted.values) shifted.values += start * n_out;
+        if (shifted.labels) shifted.labels += start;
+        if (shifted.weights) shifted.weights += start;
+        total += output_loss(arch.output, arch.loss, rows, n_out,
+                             outs[arch.n_weight_layers() - 1], shifted, nullptr,
+                             static_cast<T*>(nullptr), 0.0);
+      });
     }
-    std::vector<T> logits;
-    assign_or_explain(logits, std::size_t(n * n_out), T(0), "the outputs of the loss evaluation");
-    double total = 0;
-    in_chunks(n, logits.data(), [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
-      forward<T>(arch, params, from_row(X, start), nullptr, rows, outs, nullptr,
-              /*leave_logits=*/true);
-      Targets<T> shifted = targets;
-      if (shifted.values) shifted.values += start * n_out;
-      if (shifted.labels) shifted.labels += start;
-      if (shifted.weights) shifted.weights += start;
-      total += output_loss(arch.output, arch.loss, rows, n_out, outs[arch.n_weight_layers() - 1],
-                           shifted, nullptr, static_cast<T*>(nullptr), 0.0);
-    });
     const double weights = weight_sum(targets, nullptr, n);
     return weights > 0 ? total / weights : 0.0;
   }
@@ -305,8 +306,8 @@ struct NetworkImpl {
     return scratch;
   }
 
-  // The last layer's logits of the n samples of x into `logits`, sample by sample.
-  void online_logits(const T* x, std::ptrdiff_t n, T* logits) const {
+  // The last layer's logits of the one sample x into `logits`.
+  void online_logits(const T* x, T* logits) const {
     const std::size_t L = arch.n_weight_layers();
     const std::ptrdiff_t widest = arch.widest_output();
     InferenceScratch& s = inference_scratch();
@@ -317,31 +318,28 @@ struct NetworkImpl {
     s.preactivations.assign(L, nullptr);
     for (std::size_t l = 0; l + 1 < L; ++l) s.outputs[l] = s.rows.data() + (l % 2) * widest;
     const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
-    const std::ptrdiff_t n_in = arch.layers[0], n_out = arch.layers[L];
+    s.outputs[L - 1] = logits;
     const int threads =
         threads_for_work(2.0 * double(params.values.size()), kOnlineInferenceMinFlopsPerThread);
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-      s.outputs[L - 1] = logits + i * n_out;
-      const kernels::OnlineNet<T> net{L,
-                                      arch.layers.data(),
-                                      layer_weights_.data(),
-                                      layer_biases_.data(),
-                                      nullptr,
-                                      nullptr,
-                                      nullptr,
-                                      arch.hidden,
-                                      arch.output,
-                                      s.outputs.data(),
-                                      s.preactivations.data(),
-                                      {nullptr, nullptr}};
-      run_team(threads, [&](int member, int team) {
-        kernels::OnlineNet<T> share = net;
-        share.share_index = member;
-        share.share_count = team;
-        share.between_layers = &team_barrier;
-        kern.online_forward(share, x + i * n_in, nullptr);
-      });
-    }
+    const kernels::OnlineNet<T> net{L,
+                                    arch.layers.data(),
+                                    layer_weights_.data(),
+                                    layer_biases_.data(),
+                                    nullptr,
+                                    nullptr,
+                                    nullptr,
+                                    arch.hidden,
+                                    arch.output,
+                                    s.outputs.data(),
+                                    s.preactivations.data(),
+                                    {nullptr, nullptr}};
+    run_team(threads, [&](int member, int team) {
+      kernels::OnlineNet<T> share = net;
+      share.share_index = member;
+      share.share_count = team;
+      share.between_layers = &team_barrier;
+      kern.online_forward(share, x, nullptr);
+    });
   }
 
   // Forward in chunks so a large X needs only chunk-sized intermediate buffers.
