@@ -70,6 +70,33 @@ def best_peer(medians):
     return column + label, rate
 
 
+def bfloat16_table(record, name):
+    """compare.py --dtype bfloat16: fastbp's bfloat16 fit against its float32 fit and PyTorch
+    under autocast (its fastest mode)."""
+    lines = ["| workload | fastbp bfloat16 fit | fastbp float32 fit | bfloat16 / float32 | "
+             "PyTorch autocast-bf16 | fastbp bfloat16 / PyTorch |", "|---|---|---|---|---|---|"]
+    for w in record["workloads"]:
+        med = w["median"]
+        fast, f32 = med.get("fastbp-fit"), med.get("fastbp-f32")
+        _, torch_name, torch_rate = next(c for c in best_modes(med) + [(None, "", 0.0)]
+                                         if c and c[0] == "PyTorch")
+        lines.append("| " + " | ".join([
+            w["name"], human(fast), human(f32),
+            f"{fast / f32:.2f}x" if fast and f32 else "—",
+            human(torch_rate) + torch_name if torch_rate else "—",
+            f"{fast / torch_rate:.2f}x" if fast and torch_rate else "—"]) + " |")
+    m = record["machine"]
+    features = ", ".join(m.get("features", [])) or "no AVX2"
+    source = (f"From `{name}`: {m['cpu']} ({features}), {record['threads']} threads, SIMD level "
+              f"{record['simd']}, commit {_commit(record)}, {record['time_utc'][:10]}; "
+              f"`{record['command']}`: {record['repeats']} interleaved repeats of "
+              f"{record['seconds_per_repeat']:g} s, medians of samples/s; {_versions(record)}.")
+    if "avx512_bf16" not in m.get("features", []):
+        source += (" This CPU has no AVX512_BF16: PyTorch's bfloat16 products and fastbp's "
+                   "are both emulated.")
+    return source + "\n\n" + "\n".join(lines)
+
+
 def compare_table(record, name):
     one_thread = any("fastbp-1t" in w["median"] for w in record["workloads"])
     lines = ["| workload | fastbp fit | fastbp train_step | "
@@ -242,6 +269,8 @@ def table_of(path):
         name = str(path.resolve().relative_to(ROOT))
     except ValueError:
         name = str(path)
+    if record.get("kind") == "compare" and record.get("dtype", "float32") == "bfloat16":
+        return "compare-bfloat16", bfloat16_table(record, name)
     if record.get("kind") == "compare":
         return "compare", compare_table(record, name)
     if record.get("kind") == "predict":

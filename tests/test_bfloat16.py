@@ -210,8 +210,10 @@ def test_digits_accuracy_within_half_a_point_of_float32():
     datasets = pytest.importorskip("sklearn.datasets")
     X, y = datasets.load_digits(return_X_y=True)
     X = (X / 16).astype(np.float32)
+    # 450 test digits, one is 0.22 points: the mean of 10 seeds (on the machine this was
+    # written on, float32 and bfloat16 agreed seed by seed)
     scores = accuracy_pair(X, y, [64, 128, 10], epochs=30, lr=0.02, batch_size=32,
-                           seeds=(7, 8, 9))  # 450 test digits: one is 0.22 points
+                           seeds=range(10))
     assert scores["float32"] > 0.95
     assert abs(scores["bfloat16"] - scores["float32"]) <= 0.005, scores
 
@@ -220,8 +222,9 @@ def test_synthetic_classification_accuracy_within_half_a_point_of_float32():
     datasets = pytest.importorskip("sklearn.datasets")
     X, y = datasets.make_classification(n_samples=8000, n_features=40, n_informative=24,
                                         n_classes=5, class_sep=1.5, random_state=0)
+    # seed by seed the two differed by up to 0.4 points, their means over 5 seeds by 0.1
     scores = accuracy_pair(X.astype(np.float32), y, [40, 128, 64, 5], epochs=15, lr=0.01,
-                           batch_size=64)
+                           batch_size=64, seeds=range(5))
     assert scores["float32"] > 0.85
     assert abs(scores["bfloat16"] - scores["float32"]) <= 0.005, scores
 
@@ -271,6 +274,24 @@ def test_sparse_input_is_refused():
         with pytest.raises(ValueError, match="bfloat16 matrix products takes dense X"):
             call()
     np.testing.assert_array_equal(net.weights[0], before)
+
+
+def test_gradcheck_refuses_a_bfloat16_model():
+    net = fastbp.MLP([3, 2], dtype="bfloat16", seed=0)
+    with pytest.raises(ValueError, match="gradcheck needs a float32 or float64 model"):
+        fastbp.gradcheck(net, np.ones((2, 3)), np.zeros((2, 2)))
+
+
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")
+def test_estimator_refuses_a_changed_dtype_when_warm_starting():
+    from fastbp.sklearn import MLPRegressor
+    X, y = np.ones((8, 3)), np.zeros(8)
+    model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, warm_start=True,
+                         random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="dtype='bfloat16' asks for bfloat16 products"):
+        model.set_params(dtype="bfloat16").fit(X, y)
+    with pytest.raises(ValueError, match="the fitted model has 'float64'"):
+        model.partial_fit(X.astype(np.float32), y)
 
 
 def test_ml_dtypes_bfloat16_is_accepted():

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <cstring>
+#include <limits>
+
+#include "bfloat16.hpp"
 #include "check.hpp"
 #include "fastbp/threading.hpp"
 #include "gemm.hpp"
@@ -109,9 +113,40 @@ void check_case(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, Layout lay
   CHECK_CLOSE(worst, 0.0, tol, what + " at element " + std::to_string(worst_at));
 }
 
+std::uint32_t bits_of(float x) {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+// The values no product of the network tests can feed the rounding (NaN and infinity are
+// refused as input), and the signs of zeros, which a bias of +0 erases.
+void check_bfloat16_special_values() {
+  using fastbp::detail::round_to_bfloat16;
+  using limits = std::numeric_limits<float>;
+  CHECK(std::isnan(round_to_bfloat16(limits::quiet_NaN())));
+  const float signalling = round_to_bfloat16(limits::signaling_NaN());
+  CHECK(std::isnan(signalling) && (bits_of(signalling) & 0x00400000u) != 0);
+  float top_bit_nan;  // rounding up its low half must not carry it into infinity
+  const std::uint32_t nan_bits = 0x7fffffffu;
+  std::memcpy(&top_bit_nan, &nan_bits, sizeof nan_bits);
+  CHECK(std::isnan(round_to_bfloat16(top_bit_nan)));
+  CHECK(round_to_bfloat16(limits::infinity()) == limits::infinity());
+  CHECK(round_to_bfloat16(-limits::infinity()) == -limits::infinity());
+  CHECK(round_to_bfloat16(limits::max()) == limits::infinity());
+  CHECK(bits_of(round_to_bfloat16(-0.0f)) == 0x80000000u);
+  CHECK(bits_of(round_to_bfloat16(-limits::denorm_min())) == 0x80000000u);
+  CHECK(bits_of(round_to_bfloat16(limits::min() * 0.5f)) == 0u);
+  CHECK(round_to_bfloat16(limits::min()) == limits::min());
+  CHECK(round_to_bfloat16(1.00390625f) == 1.0f);        // a tie: to the even 1.0
+  CHECK(round_to_bfloat16(1.01171875f) == 1.015625f);   // a tie: to the even 1.015625
+  CHECK(round_to_bfloat16(1.0039064f) == 1.0078125f);   // one ulp past the tie: up
+}
+
 }  // namespace
 
 int main() {
+  check_bfloat16_special_values();
   std::mt19937 rng(42);
   const std::ptrdiff_t sizes[][3] = {{1, 1, 1},     {1, 7, 3},     {7, 1, 17},    {5, 17, 1},
                                      {13, 33, 0},   {12, 32, 256}, {25, 65, 257}, {1, 128, 784},

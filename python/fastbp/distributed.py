@@ -91,7 +91,7 @@ def refuse(comm, error: BaseException) -> None:
 
 
 def settings(comm, shard: str, sync: Any, n_rows: int, batch_size: int, epochs: int,
-             has_validation: bool) -> dict:
+             has_validation: bool, compute_dtype: str = "float32") -> dict:
     """The core's data-parallel settings for one ``fit`` call, once every process has checked its
     arguments and they agree (the data's rows with global shards, epochs, batch size,
     validation): otherwise every process raises, and none is left waiting."""
@@ -106,7 +106,7 @@ def settings(comm, shard: str, sync: Any, n_rows: int, batch_size: int, epochs: 
                    "MPI initialised with at least MPI_THREAD_SERIALIZED (mpi4py's default is "
                    "MPI_THREAD_MULTIPLE; see mpi4py.rc.thread_level)")
     terms = {"epochs": epochs, "batch_size": batch_size, "validation data": has_validation,
-             "shard": shard,
+             "shard": shard, "model dtype": compute_dtype,
              "sync": f"LocalSGD(every={sync.every})" if isinstance(sync, LocalSGD) else sync}
     if shard == "global":
         terms["rows of X (shard='global')"] = n_rows

@@ -13,7 +13,8 @@ def gradcheck(net, X, T, eps=None) -> float:
     For each parameter array the error is ``max|analytic - numeric|`` divided by the larger of
     ``max|analytic|`` and ``max|numeric|``; the result is the worst array. Every parameter is
     perturbed in place and restored bit for bit. Use a float64 network for tight checks
-    (around 1e-8); float32 allows about 1e-2.
+    (around 1e-8); float32 allows about 1e-2. A bfloat16 model is refused: its loss moves in
+    steps of bfloat16's spacing as a weight changes, which central differences cannot follow.
 
     >>> import numpy as np, fastbp
     >>> net = fastbp.MLP([3, 5, 2], hidden="tanh", output="softmax", dtype="float64", seed=1)
@@ -25,6 +26,10 @@ def gradcheck(net, X, T, eps=None) -> float:
 
     if not isinstance(net, MLP):
         raise TypeError(f"net: expected a fastbp.MLP, got {type(net).__name__}")
+    if net.compute_dtype == "bfloat16":
+        raise ValueError("net: gradcheck needs a float32 or float64 model, got a bfloat16 one "
+                         "(its loss is piecewise constant at bfloat16's spacing); check a copy "
+                         "made with dtype='float32' and the same weights")
     if eps is None:
         eps = 1e-6 if net.dtype == np.float64 else 1e-2
     eps = check.real("eps", eps, low=0, low_open=True)

@@ -50,7 +50,8 @@ class MLP:
         output (softmax -> softmax_ce, sigmoid -> bce, exp -> poisson, otherwise mse).
     dtype : {"float32", "float64", "bfloat16"}
         "bfloat16" multiplies matrices with operands rounded to bfloat16 and float32
-        accumulation, as PyTorch's CPU autocast does; parameters, optimizer state, inputs and
+        accumulation (the operands of PyTorch's CPU autocast, whose results are rounded too:
+        see `to_torch`); parameters, optimizer state, inputs and
         outputs stay float32 (``model.dtype`` is float32, ``model.compute_dtype`` says
         "bfloat16"). Such a model takes dense X only.
     seed : int, optional
@@ -484,7 +485,7 @@ class MLP:
         data_parallel = None
         if comm is not None:
             data_parallel = distributed.settings(comm, shard, sync, x.shape[0], batch_size, epochs,
-                                                 X_val is not None)
+                                                 X_val is not None, self.compute_dtype)
             distributed.broadcast_parameters(self, comm)
             verbose = verbose and data_parallel["rank"] == 0
         history = History(n_samples=x.shape[0])
@@ -604,8 +605,9 @@ class MLP:
 
         A bfloat16 model gives a float32 module. Run it under ``torch.autocast("cpu",
         dtype=torch.bfloat16)`` for bfloat16 products: autocast rounds the same operands (inputs,
-        weights) but also the bias and each layer's output, which fastbp keeps in float32, so
-        the two agree to bfloat16's precision, not bit for bit. `to_onnx` and `to_c` likewise
+        weights) but also the bias and every product's result (layer outputs, and in training
+        the deltas and weight gradients), which fastbp keeps in float32, so the two agree to
+        bfloat16's precision, not bit for bit. `to_onnx` and `to_c` likewise
         write float32 graphs and code.
 
         Examples

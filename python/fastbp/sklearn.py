@@ -256,6 +256,11 @@ class _BaseMLP(BaseEstimator):
         if not first and self._model().layers != layers:
             raise ValueError(f"warm_start/partial_fit: the data needs layers {layers}, the "
                              f"fitted model has {self._model().layers}")
+        if not first and self.dtype is not None and dtype != self._model().compute_dtype:
+            raise ValueError(f"warm_start/partial_fit: dtype={self.dtype!r} asks for "
+                             f"{dtype} products, the fitted model has "
+                             f"{self._model().compute_dtype!r}; fit without warm_start to "
+                             f"start again")
         if not first and self._model().output != self._out_activation():
             raise ValueError(f"warm_start/partial_fit: the parameters need a "
                              f"{self._out_activation()!r} output, the fitted model has "

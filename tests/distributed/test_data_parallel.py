@@ -287,6 +287,21 @@ def test_different_shards_or_sync_on_one_process_stop_every_process(comm, togeth
         assert raised == ["same shard", "same sync"], raised
 
 
+def test_a_bfloat16_model_beside_float32_ones_stops_every_process(comm, together):
+    """float32 buffers on every process, so nothing but the agreed terms would notice that one
+    process multiplies in bfloat16."""
+    rank, last = comm.Get_rank(), comm.Get_size() - 1
+    X, y = data()
+    try:
+        net(dtype="bfloat16" if rank == last else "float32").fit(X, y, epochs=1, batch_size=4,
+                                                                 comm=comm)
+        raised = None
+    except ValueError as e:
+        raised = str(e)
+    with together():
+        assert raised is not None and "same model dtype" in raised, raised
+
+
 def test_local_sgd_with_adam_on_uneven_shards_keeps_replicas_identical(comm, together):
     rank = comm.Get_rank()
     X, y = data(n=12 + 9 * rank, seed=rank)
