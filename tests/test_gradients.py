@@ -87,4 +87,5 @@ def test_gradients_match_numpy_reference(dtype, hidden, output, loss, layers, ba
     for layer in range(len(dW)):
         assert_close(dW[layer], ref_dW[layer], dtype, f"dW[{layer}] ({simd_level})")
         assert_close(db[layer], ref_db[layer], dtype, f"db[{layer}] ({simd_level})")
-    threads.assert_used()
+    if batch > 1:  # one sample of a small network takes the single-threaded online kernels
+        threads.assert_used()

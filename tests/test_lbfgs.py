@@ -37,7 +37,8 @@ def test_objective_is_the_reference_loss_and_gradient_with_l2(layers, hidden, ou
     l2, scale = 0.3, 1.0 / layers[-1]
     value, grad = net._net.loss_and_gradient(theta, X.astype(dtype), T.astype(dtype), None,
                                              l2, scale)
-    threads.assert_used()
+    if n > 1:  # one sample of a small network takes the single-threaded online kernels
+        threads.assert_used()
     # the network now holds theta: the reference reads it back from the views
     net_theta = packed(net.weights, net.biases)
     np.testing.assert_allclose(net_theta, theta.astype(dtype))

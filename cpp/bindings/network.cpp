@@ -69,6 +69,23 @@ std::optional<py::array> ready_samples(const fastbp::Network<T>& net, const py::
   return ready_array<T>(X, {-1, py::ssize_t(net.layers().front())});
 }
 
+// ([W[l] as (n_in, n_out)], [b[l]]): views of `flat`, laid out like the parameters. Built here
+// because the same slicing and reshaping in Python cost a one-sample gradient twice its work.
+template <typename T>
+py::tuple layer_views(const fastbp::Network<T>& net, py::array_t<T>& flat) {
+  const std::vector<std::ptrdiff_t>& sizes = net.layers();
+  const std::size_t L = net.n_weight_layers();
+  py::list W(L), b(L);
+  T* data = flat.mutable_data();
+  const auto item = py::ssize_t(sizeof(T));
+  for (std::size_t l = 0; l < L; ++l) {
+    const py::ssize_t n_in = sizes[l], n_out = sizes[l + 1];
+    W[l] = py::array_t<T>({n_in, n_out}, {n_out * item, item}, data + net.weight_offset(l), flat);
+    b[l] = py::array_t<T>({n_out}, {item}, data + net.bias_offset(l), flat);
+  }
+  return py::make_tuple(std::move(W), std::move(b));
+}
+
 // X and T of a ready_* call that takes targets, when both are ready.
 template <typename T>
 struct ReadyBatch {
@@ -210,7 +227,8 @@ void bind_network(py::module_& m, const char* class_name) {
               py::gil_scoped_release release;
               net.gradients(batch->x(), batch->n(), batch->t.targets, dst);
             }
-            return std::move(grad);
+            py::array_t<T> flat = std::move(grad);
+            return layer_views(net, flat);
           },
           py::arg("X"), py::arg("T"))
       .def(

@@ -112,10 +112,13 @@ struct NetworkImpl {
               const StepPlan<T>& plan, T* gradient, FirstLayerFusion<T>* fusion = nullptr,
               const T* next_x = nullptr) {
     workspace.reserve(arch, n);
-    if (n == 1 && !X.is_sparse() && plan.update != WeightUpdate::store_gradient &&
-        use_online_kernels())
-      return online_step(X.dense + (rows ? rows[0] : 0) * arch.layers[0], rows, t, plan, fusion,
-                         next_x);
+    if (n == 1 && !X.is_sparse() && use_online_kernels()) {
+      const T* x = X.dense + (rows ? rows[0] : 0) * arch.layers[0];
+      if (plan.update != WeightUpdate::store_gradient)
+        return online_step(x, rows, t, plan, fusion, next_x);
+      if (fusion) fusion->product_of = nullptr;
+      return online_gradient(x, rows, t, plan, gradient);
+    }
     if (fusion) fusion->product_of = nullptr;
     const std::size_t L = arch.n_weight_layers();
     T* const* outputs = workspace.outputs.data();
@@ -211,6 +214,7 @@ struct NetworkImpl {
 
  private:
   std::vector<T*> layer_weights_, layer_biases_;
+  std::vector<T*> gradient_weights_, gradient_biases_;  // online_gradient's per-layer targets
 
   // X without its first `start` rows.
   Inputs<T> from_row(const Inputs<T>& X, std::ptrdiff_t start) const {
@@ -234,32 +238,64 @@ struct NetworkImpl {
   // One step on a single sample in the online kernels: fused SGD/momentum, or any other update
   // row by row through its rule. With `fusion` and next_x (the sample trained next), the fused
   // update of the first layer also computes next_x @ W[0] for that step.
+  // The network as the online kernels see it, over the model's workspace.
+  kernels::OnlineNet<T> online_net() {
+    return {arch.n_weight_layers(),
+            arch.layers.data(),
+            layer_weights_.data(),
+            layer_biases_.data(),
+            weight_state_.data(),
+            bias_state_.data(),
+            workspace.row_gradient,
+            arch.hidden,
+            arch.output,
+            workspace.outputs.data(),
+            workspace.preactivations.data(),
+            {workspace.delta[0], workspace.delta[1]}};
+  }
+
+  // The loss of the sample whose forward pass the workspace holds, and its output delta.
+  // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient
+  // (optimizers with state still take their step, as for any zero gradient).
+  double online_loss(const std::int64_t* rows, const Targets<T>& t, T* output_delta) const {
+    const std::size_t L = arch.n_weight_layers();
+    const double weight = weight_sum(t, rows, 1);
+    const double inverse = weight > 0 ? 1.0 / weight : 0.0;
+    return inverse * output_loss(arch.output, arch.loss, 1, arch.layers[L],
+                                 workspace.outputs[L - 1], t, rows, output_delta, inverse);
+  }
+
+  // The gradient of one sample's loss into `gradient` (laid out like the parameters), through
+  // the online kernels: the GEMM driver's fixed costs are most of a one-sample gradient.
+  double online_gradient(const T* x, const std::int64_t* rows, const Targets<T>& t,
+                         const StepPlan<T>& plan, T* gradient) {
+    const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
+    const std::size_t L = arch.n_weight_layers();
+    const kernels::OnlineNet<T> net = online_net();
+    kern.online_forward(net, x, nullptr);
+    T* output_delta = workspace.bias_gradient;
+    const double loss = online_loss(rows, t, output_delta);
+    gradient_weights_.resize(L);
+    gradient_biases_.resize(L);
+    for (std::size_t l = 0; l < L; ++l) {
+      gradient_weights_[l] = gradient + params.weight_offset[l];
+      gradient_biases_[l] = gradient + params.bias_offset[l];
+    }
+    kern.online_backward_gradient(net, x, output_delta, gradient_weights_.data(),
+                                  gradient_biases_.data());
+    if (plan.gradient_done)
+      for (std::size_t l = L; l-- > 0;) (*plan.gradient_done)(l);
+    return loss;
+  }
+
   double online_step(const T* x, const std::int64_t* rows, const Targets<T>& t,
                      const StepPlan<T>& plan, FirstLayerFusion<T>* fusion, const T* next_x) {
     const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
-    const std::size_t L = arch.n_weight_layers();
-    const kernels::OnlineNet<T> net{L,
-                                    arch.layers.data(),
-                                    layer_weights_.data(),
-                                    layer_biases_.data(),
-                                    weight_state_.data(),
-                                    bias_state_.data(),
-                                    workspace.row_gradient,
-                                    arch.hidden,
-                                    arch.output,
-                                    workspace.outputs.data(),
-                                    workspace.preactivations.data(),
-                                    {workspace.delta[0], workspace.delta[1]}};
+    const kernels::OnlineNet<T> net = online_net();
     const bool known = fusion && fusion->product_of == x;
     kern.online_forward(net, x, known ? fusion->product.data() : nullptr);
     T* output_delta = workspace.bias_gradient;
-    // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient
-    // (optimizers with state still take their step, as for any zero gradient).
-    const double weight = weight_sum(t, rows, 1);
-    const double inverse = weight > 0 ? 1.0 / weight : 0.0;
-    const double loss = inverse * output_loss(arch.output, arch.loss, 1, arch.layers[L],
-                                              workspace.outputs[L - 1], t, rows, output_delta,
-                                              inverse);
+    const double loss = online_loss(rows, t, output_delta);
     if (plan.refuse_non_finite_loss && !std::isfinite(loss)) {
       if (fusion) fusion->product_of = nullptr;
       throw NonFiniteLoss{loss};

@@ -242,11 +242,12 @@ class MLP:
         >>> [g.shape for g in dW], [g.shape for g in db]
         ([(2, 5), (5, 1)], [(5,), (1,)])
         """
-        flat = self._net.ready_gradients(X, T) if sample_weight is None else None
-        if flat is None:
-            x = self._X(X)
-            flat, _ = self._net.gradients(x, *self._T(T, x.shape[0]),
-                                          self._W(sample_weight, x.shape[0]))
+        ready = self._net.ready_gradients(X, T) if sample_weight is None else None
+        if ready is not None:
+            return ready
+        x = self._X(X)
+        flat, _ = self._net.gradients(x, *self._T(T, x.shape[0]),
+                                      self._W(sample_weight, x.shape[0]))
         return self._split(flat)
 
     def _split(self, flat):

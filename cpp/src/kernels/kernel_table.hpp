@@ -251,6 +251,11 @@ using OnlineBackwardSgd = void (*)(const OnlineNet<T>& net, const T* x, const T*
 template <typename T>
 using OnlineBackwardRule = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta,
                                     const UpdateRule<T>& rule);
+// Backward pass storing the gradient of one sample: W[l]'s into weight_gradients[l], b[l]'s into
+// bias_gradients[l] (laid out like the layer); the network is not changed.
+template <typename T>
+using OnlineBackwardGradient = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta,
+                                        T* const* weight_gradients, T* const* bias_gradients);
 
 // ---- Element-wise -------------------------------------------------------------------------------
 
@@ -303,6 +308,7 @@ struct KernelTable {
   OnlineForward<T> online_forward;
   OnlineBackwardSgd<T> online_backward_sgd;
   OnlineBackwardRule<T> online_backward_rule;
+  OnlineBackwardGradient<T> online_backward_gradient;
   ApplyUpdate<T> apply_update;
   AllFinite<T> all_finite;
   SparseForward<T> sparse_forward;
@@ -322,38 +328,40 @@ const KernelTable<T>& kernel_table();
 
 // ---- What each level defines (in its own namespace: avx512, avx2, portable, reference) ----------
 // Templates explicitly instantiated for float and double in that level's files.
-#define FASTBP_DECLARE_KERNELS                                                                  \
-  template <typename T>                                                                         \
-  void gemm_forward(const MacroBlock<T>&, const ForwardEpilogue<T>&, std::ptrdiff_t,            \
-                    std::ptrdiff_t);                                                            \
-  template <typename T>                                                                         \
-  void gemm_backward_data(const MacroBlock<T>&, const BackwardDataEpilogue<T>&, std::ptrdiff_t, \
-                          std::ptrdiff_t);                                                      \
-  template <typename T>                                                                         \
-  void gemm_backward_weights(const MacroBlock<T>&, const BackwardWeightsEpilogue<T>&,           \
-                             std::ptrdiff_t, std::ptrdiff_t);                                   \
-  template <typename T>                                                                         \
-  void pack_a(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,     \
-              std::ptrdiff_t, T*);                                                              \
-  template <typename T>                                                                         \
-  void pack_b(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,     \
-              std::ptrdiff_t, T*);                                                              \
-  template <typename T>                                                                         \
-  void online_forward(const OnlineNet<T>&, const T*, const T*);                                 \
-  template <typename T>                                                                         \
-  void online_backward_sgd(const OnlineNet<T>&, const T*, const T*, T, T, const T*, T*);        \
-  template <typename T>                                                                         \
-  void online_backward_rule(const OnlineNet<T>&, const T*, const T*, const UpdateRule<T>&);     \
-  template <typename T>                                                                         \
+#define FASTBP_DECLARE_KERNELS                                                                   \
+  template <typename T>                                                                          \
+  void gemm_forward(const MacroBlock<T>&, const ForwardEpilogue<T>&, std::ptrdiff_t,             \
+                    std::ptrdiff_t);                                                             \
+  template <typename T>                                                                          \
+  void gemm_backward_data(const MacroBlock<T>&, const BackwardDataEpilogue<T>&, std::ptrdiff_t,  \
+                          std::ptrdiff_t);                                                       \
+  template <typename T>                                                                          \
+  void gemm_backward_weights(const MacroBlock<T>&, const BackwardWeightsEpilogue<T>&,            \
+                             std::ptrdiff_t, std::ptrdiff_t);                                    \
+  template <typename T>                                                                          \
+  void pack_a(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,      \
+              std::ptrdiff_t, T*);                                                               \
+  template <typename T>                                                                          \
+  void pack_b(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,      \
+              std::ptrdiff_t, T*);                                                               \
+  template <typename T>                                                                          \
+  void online_forward(const OnlineNet<T>&, const T*, const T*);                                  \
+  template <typename T>                                                                          \
+  void online_backward_sgd(const OnlineNet<T>&, const T*, const T*, T, T, const T*, T*);         \
+  template <typename T>                                                                          \
+  void online_backward_rule(const OnlineNet<T>&, const T*, const T*, const UpdateRule<T>&);      \
+  template <typename T>                                                                          \
+  void online_backward_gradient(const OnlineNet<T>&, const T*, const T*, T* const*, T* const*);  \
+  template <typename T>                                                                          \
   void apply_update(const UpdateRule<T>&, T*, const T*, StatePointers<T>, std::ptrdiff_t, bool); \
-  template <typename T>                                                                         \
-  bool all_finite(const T*, std::ptrdiff_t);                                                    \
-  template <typename T>                                                                         \
-  void sparse_forward(const SparseView<T>&, std::ptrdiff_t, std::ptrdiff_t, const T*,           \
-                      std::ptrdiff_t, const T*, Activation, std::ptrdiff_t, std::ptrdiff_t, T*, \
-                      T*, std::ptrdiff_t);                                                      \
-  template <typename T>                                                                         \
-  void sparse_scatter(const SparseView<T>&, std::ptrdiff_t, const T*, std::ptrdiff_t, T, T*,    \
+  template <typename T>                                                                          \
+  bool all_finite(const T*, std::ptrdiff_t);                                                     \
+  template <typename T>                                                                          \
+  void sparse_forward(const SparseView<T>&, std::ptrdiff_t, std::ptrdiff_t, const T*,            \
+                      std::ptrdiff_t, const T*, Activation, std::ptrdiff_t, std::ptrdiff_t, T*,  \
+                      T*, std::ptrdiff_t);                                                       \
+  template <typename T>                                                                          \
+  void sparse_scatter(const SparseView<T>&, std::ptrdiff_t, const T*, std::ptrdiff_t, T, T*,     \
                       std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t);
 
 namespace avx512 {

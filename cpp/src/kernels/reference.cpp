@@ -220,6 +220,17 @@ void online_backward_rule(const OnlineNet<T>& net, const T* x, const T* output_d
 }
 
 template <typename T>
+void online_backward_gradient(const OnlineNet<T>& net, const T* x, const T* output_delta,
+                              T* const* weight_gradients, T* const* bias_gradients) {
+  backward_layers(net, x, output_delta, [&](std::size_t l, const T* in, const T* d) {
+    const std::ptrdiff_t n_in = net.widths[l], n_out = net.widths[l + 1];
+    for (std::ptrdiff_t j = 0; j < n_in; ++j)
+      for (std::ptrdiff_t k = 0; k < n_out; ++k) weight_gradients[l][j * n_out + k] = in[j] * d[k];
+    for (std::ptrdiff_t k = 0; k < n_out; ++k) bias_gradients[l][k] = d[k];
+  });
+}
+
+template <typename T>
 void apply_update(const UpdateRule<T>& rule, T* w, const T* g, StatePointers<T> s,
                   std::ptrdiff_t n, bool decay) {
   for (std::ptrdiff_t i = 0; i < n; ++i) apply_rule(rule, w + i, g + i, s.at(i), 1, decay);
@@ -255,25 +266,27 @@ void sparse_scatter(const SparseView<T>& x, std::ptrdiff_t n, const T* d, std::p
         c[x.indices[k] * ldc + j] += alpha * x.values[k] * d[i * ldd + j];
 }
 
-#define FASTBP_INSTANTIATE_REFERENCE(T)                                                          \
-  template void gemm_forward<T>(const MacroBlock<T>&, const ForwardEpilogue<T>&, std::ptrdiff_t, \
-                                std::ptrdiff_t);                                                 \
-  template void gemm_backward_data<T>(const MacroBlock<T>&, const BackwardDataEpilogue<T>&,      \
-                                      std::ptrdiff_t, std::ptrdiff_t);                           \
+#define FASTBP_INSTANTIATE_REFERENCE(T)                                                           \
+  template void gemm_forward<T>(const MacroBlock<T>&, const ForwardEpilogue<T>&, std::ptrdiff_t,  \
+                                std::ptrdiff_t);                                                  \
+  template void gemm_backward_data<T>(const MacroBlock<T>&, const BackwardDataEpilogue<T>&,       \
+                                      std::ptrdiff_t, std::ptrdiff_t);                            \
   template void gemm_backward_weights<T>(const MacroBlock<T>&, const BackwardWeightsEpilogue<T>&, \
-                                         std::ptrdiff_t, std::ptrdiff_t);                        \
-  template void pack_a<T>(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t,          \
-                          std::ptrdiff_t, std::ptrdiff_t, T*);                                   \
-  template void pack_b<T>(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t,          \
-                          std::ptrdiff_t, std::ptrdiff_t, T*);                                   \
-  template void online_forward<T>(const OnlineNet<T>&, const T*, const T*);                      \
-  template void online_backward_sgd<T>(const OnlineNet<T>&, const T*, const T*, T, T, const T*,  \
-                                       T*);                                                      \
-  template void online_backward_rule<T>(const OnlineNet<T>&, const T*, const T*,                 \
-                                        const UpdateRule<T>&);                                   \
-  template void apply_update<T>(const UpdateRule<T>&, T*, const T*, StatePointers<T>,            \
-                                std::ptrdiff_t, bool);                                           \
-  template bool all_finite<T>(const T*, std::ptrdiff_t);                                         \
+                                         std::ptrdiff_t, std::ptrdiff_t);                         \
+  template void pack_a<T>(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t,           \
+                          std::ptrdiff_t, std::ptrdiff_t, T*);                                    \
+  template void pack_b<T>(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t,           \
+                          std::ptrdiff_t, std::ptrdiff_t, T*);                                    \
+  template void online_forward<T>(const OnlineNet<T>&, const T*, const T*);                       \
+  template void online_backward_sgd<T>(const OnlineNet<T>&, const T*, const T*, T, T, const T*,   \
+                                       T*);                                                       \
+  template void online_backward_rule<T>(const OnlineNet<T>&, const T*, const T*,                  \
+                                        const UpdateRule<T>&);                                    \
+  template void online_backward_gradient<T>(const OnlineNet<T>&, const T*, const T*, T* const*,   \
+                                            T* const*);                                           \
+  template void apply_update<T>(const UpdateRule<T>&, T*, const T*, StatePointers<T>,             \
+                                std::ptrdiff_t, bool);                                            \
+  template bool all_finite<T>(const T*, std::ptrdiff_t);                                          \
   template void sparse_forward<T>(const SparseView<T>&, std::ptrdiff_t, std::ptrdiff_t, const T*, \
                                   std::ptrdiff_t, const T*, Activation, std::ptrdiff_t,           \
                                   std::ptrdiff_t, T*, T*, std::ptrdiff_t);                        \
