@@ -147,8 +147,11 @@ void test_local_sgd_averaging_every_step_is_synchronous_sgd() {
 }
 
 void test_each_layer_is_summed_while_the_layers_below_compute() {
-  const std::vector<std::ptrdiff_t> layers = {512, 512, 10};
-  const Data d = make_data(2048, 512, 10);
+  // A first layer wide enough that its backward pass (2048 x 512 x 128 per replica, a few
+  // milliseconds) outlasts the wake-up of the thread that sums the last layer, even on a loaded
+  // machine: with 512 inputs that race was lost in all eight steps in one of seven runs.
+  const std::vector<std::ptrdiff_t> layers = {2048, 512, 10};
+  const Data d = make_data(2048, 2048, 10);
   fastbp::FitOptions options;
   options.epochs = 1;
   options.batch_size = 128;
