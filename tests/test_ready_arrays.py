@@ -2,6 +2,8 @@
 path); they must be refused for the same bad contents as any other input, and give the same
 results as the converted path."""
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -88,6 +90,19 @@ def test_ready_calls_do_what_the_checked_calls_do(dtype, n):
         sgd = fastbp.SGD(lr=0.1)._core
         assert a._net.ready_train_step(x, t, sgd) == b._net.train_step(x, values, labels, sgd)
         np.testing.assert_array_equal(a._net.parameters(), b._net.parameters())
+
+
+def test_ready_gradients_are_writable_views_that_keep_their_buffer():
+    net = fastbp.MLP([3, 5, 2], seed=0)
+    dW, db = net.gradients(np.ones((1, 3), np.float32), np.zeros((1, 2), np.float32))
+    assert [w.shape for w in dW] == [(3, 5), (5, 2)] and [b.shape for b in db] == [(5,), (2,)]
+    base = dW[0].base
+    assert base is not None and all(a.base is base for a in dW + db)
+    del base
+    gc.collect()
+    dW[1][...] = 7  # the buffer outlives the call and the other views
+    np.testing.assert_array_equal(dW[1], 7)
+    assert np.isfinite(db[0]).all()
 
 
 def _not_ready_cases():

@@ -235,9 +235,6 @@ struct NetworkImpl {
     }
   }
 
-  // One step on a single sample in the online kernels: fused SGD/momentum, or any other update
-  // row by row through its rule. With `fusion` and next_x (the sample trained next), the fused
-  // update of the first layer also computes next_x @ W[0] for that step.
   // The network as the online kernels see it, over the model's workspace.
   kernels::OnlineNet<T> online_net() {
     return {arch.n_weight_layers(),
@@ -255,8 +252,7 @@ struct NetworkImpl {
   }
 
   // The loss of the sample whose forward pass the workspace holds, and its output delta.
-  // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient
-  // (optimizers with state still take their step, as for any zero gradient).
+  // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient.
   double online_loss(const std::int64_t* rows, const Targets<T>& t, T* output_delta) const {
     const std::size_t L = arch.n_weight_layers();
     const double weight = weight_sum(t, rows, 1);
@@ -288,6 +284,10 @@ struct NetworkImpl {
     return loss;
   }
 
+  // One step on a single sample in the online kernels: fused SGD/momentum, or any other update
+  // row by row through its rule. With `fusion` and next_x (the sample trained next), the fused
+  // update of the first layer also computes next_x @ W[0] for that step. A sample of weight zero
+  // still moves optimizers with state, as any zero gradient does.
   double online_step(const T* x, const std::int64_t* rows, const Targets<T>& t,
                      const StepPlan<T>& plan, FirstLayerFusion<T>* fusion, const T* next_x) {
     const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();

@@ -147,9 +147,10 @@ void test_local_sgd_averaging_every_step_is_synchronous_sgd() {
 }
 
 void test_each_layer_is_summed_while_the_layers_below_compute() {
-  // A first layer wide enough that its backward pass (2048 x 512 x 128 per replica, a few
-  // milliseconds) outlasts the wake-up of the thread that sums the last layer, even on a loaded
-  // machine: with 512 inputs that race was lost in all eight steps in one of seven runs.
+  // The first layer's gradient (2048 x 512 x 128 per replica) takes milliseconds, against the
+  // microseconds the summing thread takes to wake: a margin a loaded machine does not eat. With
+  // 512 inputs, and the first layer's gradient required untouched rather than unfinished, the
+  // check failed in one of seven runs here.
   const std::vector<std::ptrdiff_t> layers = {2048, 512, 10};
   const Data d = make_data(2048, 2048, 10);
   fastbp::FitOptions options;
@@ -163,12 +164,13 @@ void test_each_layer_is_summed_while_the_layers_below_compute() {
     ++calls;
     if (on_fit_caller) ++from_caller;
     if (count != shape.n_parameters() - last) return;
-    // The last layer's sum: is the first layer's gradient (just below it) still being made?
+    // The last layer's sum: is the first layer's gradient (just below it) still being made? Its
+    // buffer starts each step at zero, and none of its finished entries is zero.
     ++last_layer_sums;
     const double* first_layer = values - last;
-    bool all_zero = true;
-    for (std::size_t i = 0; i < first_size && all_zero; ++i) all_zero = first_layer[i] == 0;
-    if (all_zero) ++early;
+    bool unfinished = false;
+    for (std::size_t i = 0; i < first_size && !unfinished; ++i) unfinished = first_layer[i] == 0;
+    if (unfinished) ++early;
   };
   train_replicas(2, layers, d, options, 0, observe);
   CHECK(last_layer_sums == 8);    // 2048 rows in steps of 2 x 128
