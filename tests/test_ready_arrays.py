@@ -105,6 +105,19 @@ def test_ready_gradients_are_writable_views_that_keep_their_buffer():
     assert np.isfinite(db[0]).all()
 
 
+def test_layer_views_refuse_an_array_they_would_have_to_copy():
+    net = fastbp.MLP([3, 5, 2], seed=0)
+    params = net._net.parameters()
+    with pytest.raises(TypeError, match="ndarray of the network's dtype"):
+        net._net.layer_views(params.astype(np.float64))
+    read_only = params.copy()
+    read_only.flags.writeable = False
+    strided = np.zeros(2 * params.size, np.float32)[::2]
+    for bad in (params[:-1], params.reshape(1, -1), read_only, strided):
+        with pytest.raises(ValueError, match=f"writable contiguous array of {params.size} values"):
+            net._net.layer_views(bad)
+
+
 def _not_ready_cases():
     x = np.zeros((2, 2), np.float32)
     t = np.zeros((2, 3), np.float32)

@@ -69,8 +69,9 @@ std::optional<py::array> ready_samples(const fastbp::Network<T>& net, const py::
   return ready_array<T>(X, {-1, py::ssize_t(net.layers().front())});
 }
 
-// ([W[l] as (n_in, n_out)], [b[l]]): views of `flat`, laid out like the parameters. Built here
-// because the same slicing and reshaping in Python cost a one-sample gradient twice its work.
+// ([W[l] as (n_in, n_out)], [b[l]]): views of `flat`, laid out like the parameters, for the
+// package's per-layer arrays (parameters and gradients). Built here because the same slicing and
+// reshaping in Python cost a one-sample gradient twice its work.
 template <typename T>
 py::tuple layer_views(const fastbp::Network<T>& net, py::array_t<T>& flat) {
   const std::vector<std::ptrdiff_t>& sizes = net.layers();
@@ -180,6 +181,21 @@ void bind_network(py::module_& m, const char* class_name) {
                                   n.parameters(), self);
           },
           "All parameters as one live view: W[0], b[0], W[1], b[1], ...")
+      .def(
+          "layer_views",
+          [](const Net& net, const py::handle& flat) {
+            // No conversion: a copy would no longer be the caller's buffer.
+            if (!py::isinstance<py::array_t<T>>(flat))
+              throw py::type_error("flat: expected an ndarray of the network's dtype");
+            auto array = py::reinterpret_borrow<py::array_t<T>>(flat);
+            if (array.ndim() != 1 || array.shape(0) != py::ssize_t(net.n_parameters()) ||
+                !(array.flags() & py::array::c_style) || !array.writeable())
+              throw std::invalid_argument("flat: expected a writable contiguous array of " +
+                                          std::to_string(net.n_parameters()) +
+                                          " values, laid out like parameters()");
+            return layer_views(net, array);
+          },
+          "([W[l]], [b[l]]): views of `flat`, an array laid out like parameters().")
       .def("weight_offset", &Net::weight_offset)
       .def("bias_offset", &Net::bias_offset)
       .def(

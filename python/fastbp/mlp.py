@@ -92,7 +92,6 @@ class MLP:
         self._n_in, self._n_out = sizes[0], sizes[-1]
         # train_step's last (lr, momentum, SGD); the marker matches no rate, not even None
         self._shorthand: tuple = (_NO_RATE, _NO_RATE, None)
-        self._layout: tuple = (None, [])  # _split's (network, per-layer slices)
         self._bind_views()
 
     def _bind_views(self):
@@ -252,15 +251,7 @@ class MLP:
 
     def _split(self, flat):
         """Per-layer (W, b) views into a flat array laid out like the parameters."""
-        if self._layout[0] is not self._net:  # the offsets, asked of the core once per network
-            layout = []
-            for layer, (n_in, n_out) in enumerate(zip(self.layers[:-1], self.layers[1:])):
-                w, b = self._net.weight_offset(layer), self._net.bias_offset(layer)
-                layout.append((slice(w, w + n_in * n_out), (n_in, n_out), slice(b, b + n_out)))
-            self._layout = (self._net, layout)
-        layout = self._layout[1]
-        return ([flat[w].reshape(shape) for w, shape, _ in layout],
-                [flat[b] for _, _, b in layout])
+        return self._net.layer_views(flat)
 
     def train_step(self, X: npt.ArrayLike, T: npt.ArrayLike, lr: float | None = None,
                    momentum: float | None = None,
