@@ -39,16 +39,6 @@ def activation(name, value, allowed):
     return choice(name, value, allowed)
 
 
-def dtype_name(dtype) -> str:
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"dtype: expected 'float32' or 'float64', got {dtype!r}") from exc
-    if resolved.name not in DTYPES:
-        raise ValueError(f"dtype: expected 'float32' or 'float64', got {resolved.name!r}")
-    return resolved.name
-
-
 def model_dtype(dtype) -> str:
     """A model's dtype: float32, float64, or bfloat16 (the string, or ml_dtypes' bfloat16)."""
     if isinstance(dtype, str) and dtype == "bfloat16":
