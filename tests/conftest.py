@@ -64,9 +64,10 @@ def threads(request):
     fastbp.set_num_threads(before)
 
 
-def reference_of(net):
+def reference_of(net, operand=None):
+    """The float64 reference of `net`; `operand` as ReferenceMLP takes it."""
     return ReferenceMLP(net.weights, net.biases, net.hidden, net.output, net.loss_name,
-                        net.huber_delta)
+                        net.huber_delta, operand=operand)
 
 
 def make_data(rng, n, n_in, n_out, loss, labels=False):

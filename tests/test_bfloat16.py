@@ -10,13 +10,12 @@ import pytest
 
 import fastbp
 from fastbp import _core
-from conftest import make_data
-from reference import ReferenceMLP, bfloat16_operand, round_to_bfloat16
+from conftest import make_data, reference_of
+from reference import bfloat16_operand, round_to_bfloat16
 
 
 def reference(net, operand=bfloat16_operand):
-    return ReferenceMLP(net.weights, net.biases, net.hidden, net.output, net.loss_name,
-                        net.huber_delta, operand=operand)
+    return reference_of(net, operand)
 
 
 def float32_operand(values):
