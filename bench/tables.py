@@ -85,16 +85,25 @@ def bfloat16_table(record, name):
             f"{fast / f32:.2f}x" if fast and f32 else "—",
             human(torch_rate) + torch_name if torch_rate else "—",
             f"{fast / torch_rate:.2f}x" if fast and torch_rate else "—"]) + " |")
-    m = record["machine"]
-    features = ", ".join(m.get("features", [])) or "no AVX2"
-    source = (f"From `{name}`: {m['cpu']} ({features}), {record['threads']} threads, SIMD level "
-              f"{record['simd']}, commit {_commit(record)}, {record['time_utc'][:10]}; "
-              f"`{record['command']}`: {record['repeats']} interleaved repeats of "
-              f"{record['seconds_per_repeat']:g} s, medians of samples/s; {_versions(record)}.")
-    if "avx512_bf16" not in m.get("features", []):
+    source = compare_source(record, name)
+    if "avx512_bf16" not in record["machine"].get("features", []):
         source += (" This CPU has no AVX512_BF16: PyTorch's bfloat16 products and fastbp's "
                    "are both emulated.")
     return source + "\n\n" + "\n".join(lines)
+
+
+def compare_source(record, name):
+    """Where a compare.py table comes from: the file, CPU, threads, commit, command, repeats."""
+    m = record["machine"]
+    return (f"From `{name}`: {m['cpu']} ({', '.join(m.get('features', [])) or 'no AVX2'}), "
+            f"{record['threads']} threads, SIMD level {record['simd']}, commit "
+            f"{_commit(record)}, "
+            f"{record['time_utc'][:10]}; `{record['command']}`: "
+            + (f"with {record['background_load']} busy background process(es) running, "
+               if record.get("background_load") else "")
+            + f"{record['repeats']} interleaved "
+            f"repeats of {record['seconds_per_repeat']:g} s, medians of samples/s; "
+            f"{_versions(record)}.")
 
 
 def compare_table(record, name):
@@ -120,17 +129,8 @@ def compare_table(record, name):
         else:
             cells.append("—")
         lines.append("| " + " | ".join(cells) + " |")
-    m = record["machine"]
-    source = (f"From `{name}`: {m['cpu']} ({', '.join(m.get('features', [])) or 'no AVX2'}), "
-              f"{record['threads']} threads, SIMD level {record['simd']}, commit "
-              f"{_commit(record)}, "
-              f"{record['time_utc'][:10]}; `{record['command']}`: "
-              + (f"with {record['background_load']} busy background process(es) running, "
-                 if record.get("background_load") else "")
-              + f"{record['repeats']} interleaved "
-              f"repeats of {record['seconds_per_repeat']:g} s, medians of samples/s; "
-              f"{_versions(record)}. "
-              "Each peer column shows the fastest of that peer's modes.")
+    source = (compare_source(record, name)
+              + " Each peer column shows the fastest of that peer's modes.")
     footer = []
     if ratios:
         footer.append(f"Geometric mean of fastbp / best peer over the workloads: "
