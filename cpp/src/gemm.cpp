@@ -128,11 +128,18 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
         const std::ptrdiff_t kc = std::min(KC, k - pc);
         if (pack_b) {
           share(n_panels, begin, end);
-          for (std::ptrdiff_t jp = begin; jp < end; ++jp) {
-            kern.pack_b(b, pc, kc, jc + jp * nr, std::min<std::ptrdiff_t>(nr, nc - jp * nr),
-                        packed_b + jp * kc * nr);
+          // B with contiguous rows is packed a few rows of every panel of the share at a time,
+          // so its rows are read in memory order: panel by panel, 64 bytes from each of kc rows
+          // in turn, packing B of 256x1024x2048 took 1.4x as long (chunks of 4 and 16 rows:
+          // 1.1x).
+          const std::ptrdiff_t rows_at_once = b.col_stride == 1 && !b.col_index ? 8 : kc;
+          for (std::ptrdiff_t p = 0; p < kc; p += rows_at_once)
+            for (std::ptrdiff_t jp = begin; jp < end; ++jp)
+              kern.pack_b(b, pc + p, std::min(rows_at_once, kc - p), jc + jp * nr,
+                          std::min<std::ptrdiff_t>(nr, nc - jp * nr),
+                          packed_b + jp * kc * nr + p * nr);
+          for (std::ptrdiff_t jp = begin; jp < end; ++jp)
             round_panel(b.bfloat16, packed_b + jp * kc * nr, kc * nr);
-          }
         } else if (nc % nr != 0 && tid == 0) {
           const std::ptrdiff_t j_edge = nc / nr * nr;
           kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
