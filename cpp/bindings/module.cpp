@@ -138,6 +138,7 @@ epochs; the model is left with finite weights from before the divergence) and ML
     py::dict d;
     d["late_signals"] = a.late_signals;
     d["back_offs"] = a.back_offs;
+    d["false_alarms"] = a.false_alarms;
     d["backing_off"] = a.backing_off;
     return d;
   });

@@ -186,7 +186,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
       } while (pc < k);
     }
   };
-  run_team(threads, run);
+  run_team(threads, 2.0 * double(m) * double(n) * double(k), run);
 }
 
 namespace {

@@ -10,6 +10,13 @@
 // have run on time for kForgetNs of their own time: a library that sat idle (between a
 // benchmark's repeats, between a server's requests) has seen nothing of the machine meanwhile,
 // and relearning the load from the first back-off cost two-thread fits a tenth of their speed.
+//
+// Lateness alone also fires on a host whose other tenants take our cores away for a millisecond
+// now and then: teams wait, yet still do twice the work of one thread (measured on a shared
+// 2-core VM: mnist-mlp fit 128k samples/s on two threads, 89k while such false alarms kept it on
+// one). So the work done is measured too: a back-off measures one thread's rate on the work the
+// teams would have done, and while that rate is fresh, late teams that still beat it by
+// kTeamAdvantage keep their threads.
 #pragma once
 
 #include <algorithm>
@@ -31,20 +38,32 @@ class LoadMonitor {
   static constexpr std::int64_t kLongestBackOffNs = 2'000'000'000;
   // Team time on time, with no late signal, after which failed trials are forgotten.
   static constexpr std::int64_t kForgetNs = 100'000'000;
+  // One thread's rate needs this much time on one thread to count, and is trusted this long
+  // (then the next late signals back off again, and so measure it afresh).
+  static constexpr std::int64_t kSoloSampleNs = 10'000'000;
+  static constexpr std::int64_t kSoloFreshNs = 5'000'000'000;
+  // Teams must do this many times one thread's work per second to be worth their waits.
+  static constexpr double kTeamAdvantage = 1.15;
 
   // A team started at `now_ns` ran `wall_ns` in all and lost `lost_ns` of it waiting for members
   // that were off their cores (see run_team). `preempted`: the thread that ran the team was
   // preempted (involuntary context switches, not sleeps or waits of its own) three times or more in
   // the last few milliseconds, which spinning team members and a busy machine do to it between
   // teams, where no team timing shows it.
+  // `work`: the team's flops (or another measure of its work, the same for record_solo); 0 when
+  // unknown, which leaves the decision to lateness alone.
   void record(std::int64_t now_ns, std::int64_t wall_ns, std::int64_t lost_ns,
-              bool preempted = false) {
+              bool preempted = false, double work = 0) {
     window_wall_ += wall_ns;
     window_lost_ += std::min(lost_ns, wall_ns);
-    bool late = preempted;
+    window_work_ += work;
+    bool late = preempted, window_closed = false;
     if (window_wall_ >= kWindowNs) {
       late = late || double(window_lost_) > kLateShare * double(window_wall_);
+      team_rate_ = window_work_ / double(window_wall_);
+      window_closed = true;
       window_wall_ = window_lost_ = 0;
+      window_work_ = 0;
     }
     if (!late) {
       on_time_ns_ += wall_ns;
@@ -53,7 +72,15 @@ class LoadMonitor {
     }
     on_time_ns_ = 0;
     ++late_signals_;
-    const bool busy = now_ns - last_late_ns_ <= kPairNs && now_ns >= back_off_until_ns_;
+    const Verdict verdict = teams_against_one_thread(now_ns);
+    if (verdict == Verdict::teams_faster) {
+      ++false_alarms_;
+      return;
+    }
+    // Two late signals close together mean a busy machine; so does one late window whose teams
+    // got less done than one thread did.
+    const bool slower = window_closed && verdict == Verdict::teams_slower;
+    const bool busy = (slower || now_ns - last_late_ns_ <= kPairNs) && now_ns >= back_off_until_ns_;
     last_late_ns_ = now_ns;
     if (!busy) return;
     // A back-off soon after the last one ended means the trial failed: wait longer this time.
@@ -61,18 +88,49 @@ class LoadMonitor {
       back_off_ns_ = std::min(2 * back_off_ns_, kLongestBackOffNs);
     back_off_until_ns_ = now_ns + wall_ns + back_off_ns_;
     ++back_offs_;
+    // The trial after it is judged by its own teams, not by the late ones before it.
+    team_rate_ = 0;
+    window_wall_ = window_lost_ = 0;
+    window_work_ = 0;
+  }
+
+  // Work that teams would have done, run on one thread during a back-off.
+  void record_solo(std::int64_t now_ns, std::int64_t wall_ns, double work) {
+    solo_wall_ += wall_ns;
+    solo_work_ += work;
+    if (solo_wall_ < kSoloSampleNs) return;
+    solo_rate_ = solo_work_ / double(solo_wall_);
+    solo_measured_ns_ = now_ns;
+    solo_wall_ = 0;
+    solo_work_ = 0;
   }
 
   // True while the kernels should run on one thread.
   bool backing_off(std::int64_t now_ns) const { return now_ns < back_off_until_ns_; }
 
   std::int64_t back_offs() const { return back_offs_; }
+  std::int64_t false_alarms() const { return false_alarms_; }
   std::int64_t late_signals() const { return late_signals_; }
   std::int64_t back_off_until_ns() const { return back_off_until_ns_; }
   std::int64_t current_back_off_ns() const { return back_off_ns_; }
 
  private:
+  enum class Verdict { unknown, teams_faster, teams_slower };
+  Verdict teams_against_one_thread(std::int64_t now_ns) const {
+    if (solo_rate_ <= 0 || team_rate_ <= 0 || now_ns - solo_measured_ns_ > kSoloFreshNs)
+      return Verdict::unknown;
+    return team_rate_ >= kTeamAdvantage * solo_rate_ ? Verdict::teams_faster
+                                                     : Verdict::teams_slower;
+  }
+
   std::int64_t window_wall_ = 0, window_lost_ = 0;
+  double window_work_ = 0;
+  double team_rate_ = 0;  // work per ns of the last full window of teams
+  std::int64_t solo_wall_ = 0;
+  double solo_work_ = 0;
+  double solo_rate_ = 0;  // work per ns on one thread, measured during the last back-off
+  std::int64_t solo_measured_ns_ = INT64_MIN / 2;
+  std::int64_t false_alarms_ = 0;
   std::int64_t on_time_ns_ = 0;  // team time since the last late signal
   std::int64_t back_off_ns_ = kFirstBackOffNs;
   std::int64_t back_off_until_ns_ = INT64_MIN / 2;

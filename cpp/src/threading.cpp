@@ -53,7 +53,8 @@ alignas(64) std::atomic<int> largest_team{1};
 // current back-off, from an atomic of its own.
 alignas(64) std::atomic<bool> adapt_to_load{true};
 alignas(64) std::atomic<std::int64_t> back_off_until{INT64_MIN};
-std::atomic<long long> late_signals{0}, back_offs{0};  // copies for load_adaptation, lock-free
+// copies for load_adaptation, lock-free
+std::atomic<long long> late_signals{0}, back_offs{0}, false_alarms{0};
 std::mutex monitor_mutex;
 detail::LoadMonitor& monitor() {
   static detail::LoadMonitor m;
@@ -120,6 +121,7 @@ LoadAdaptation load_adaptation() {
   LoadAdaptation a;
   a.late_signals = late_signals.load(std::memory_order_relaxed);
   a.back_offs = back_offs.load(std::memory_order_relaxed);
+  a.false_alarms = false_alarms.load(std::memory_order_relaxed);
   a.backing_off = adapts_to_load() &&
                   detail::team_clock_ns() < back_off_until.load(std::memory_order_relaxed);
   return a;
@@ -182,15 +184,22 @@ int recent_preemptions(std::int64_t now_ns) {
 #endif
 }
 
-void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns) {
+void note_solo_timing(std::int64_t start_ns, std::int64_t end_ns, double work) {
+  std::lock_guard<std::mutex> lock(monitor_mutex);
+  monitor().record_solo(end_ns, end_ns - start_ns, work);
+}
+
+void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns,
+                      double work) {
   if (!adapt_to_load.load(std::memory_order_relaxed)) return;
   const bool preempted = recent_preemptions(end_ns) >= 3;
   std::lock_guard<std::mutex> lock(monitor_mutex);
   LoadMonitor& m = monitor();
-  m.record(start_ns, end_ns - start_ns, lost_ns, preempted);
+  m.record(start_ns, end_ns - start_ns, lost_ns, preempted, work);
   back_off_until.store(m.back_off_until_ns(), std::memory_order_relaxed);
   late_signals.store(m.late_signals(), std::memory_order_relaxed);
   back_offs.store(m.back_offs(), std::memory_order_relaxed);
+  false_alarms.store(m.false_alarms(), std::memory_order_relaxed);
 }
 
 void note_team_size(int size) {

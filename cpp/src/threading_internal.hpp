@@ -41,7 +41,11 @@ std::int64_t team_clock_ns();
 // period (tests use it to check that results do not change).
 bool backing_off_now();
 void back_off_for(std::int64_t ns);
-void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns);
+// `work`: what run_team was given (the flops its threads_for_work was asked about).
+void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns,
+                      double work);
+// Work that a team would have done, run on one thread because the monitor backs off.
+void note_solo_timing(std::int64_t start_ns, std::int64_t end_ns, double work);
 // This thread's wait at team_barrier since its team started.
 inline thread_local std::int64_t barrier_wait_ns = 0;
 
@@ -70,11 +74,17 @@ inline std::pair<std::ptrdiff_t, std::ptrdiff_t> share(std::ptrdiff_t total, int
 // Runs body(thread_index, team_size) on `threads` threads; with one, on the calling thread with
 // no OpenMP call at all. The body may call team_barrier(team_size). While the machine is busy
 // (backing_off_now) the body runs as a team of one: the same work, split the same way by what it
-// plans, in the same arithmetic.
+// plans, in the same arithmetic. `work` is the flops the caller planned `threads` for: the load
+// monitor compares the work teams and one thread get done per second.
 template <typename Body>
-void run_team(int threads, Body&& body) {
+void run_team(int threads, double work, Body&& body) {
 #if defined(_OPENMP)
-  if (threads > 1 && backing_off_now()) threads = 1;
+  if (threads > 1 && backing_off_now()) {
+    const std::int64_t start = team_clock_ns();
+    body(0, 1);
+    note_solo_timing(start, team_clock_ns(), work);
+    return;
+  }
   if (threads > 1) {
     note_team_starting();
     const std::int64_t start = team_clock_ns();
@@ -95,11 +105,13 @@ void run_team(int threads, Body&& body) {
     }
     note_team_timing(
         start, team_clock_ns(),
-        (last_start.load() - start) + longest_wait.load() + (last_end.load() - first_end.load()));
+        (last_start.load() - start) + longest_wait.load() + (last_end.load() - first_end.load()),
+        work);
     return;
   }
 #endif
   (void)threads;
+  (void)work;
   body(0, 1);
 }
 

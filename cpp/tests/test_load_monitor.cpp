@@ -1,6 +1,7 @@
 // The load monitor's decisions (load_monitor.hpp) on made-up team timings: a quiet machine and a
 // woken thread's start-up never back off; late teams do, for longer while trials keep failing,
-// and from the start again once teams run on time.
+// and from the start again once teams run on time; late teams that still get more done than one
+// thread did keep their threads.
 #include <cstdint>
 #include <random>
 #include <thread>
@@ -88,6 +89,54 @@ void test_preemptions_between_teams_back_off() {
   CHECK(m.back_offs() == 1);
 }
 
+// Late teams of 5 ms (3 ms of it waiting) doing `rate` work per ns, until the monitor backs off
+// or `teams` have run.
+std::int64_t run_late_teams_at(LoadMonitor& m, std::int64_t now, int teams, double rate) {
+  for (int i = 0; i < teams && !m.backing_off(now); ++i, now += 6 * kMs)
+    m.record(now, 5 * kMs, 3 * kMs, false, rate * double(5 * kMs));
+  return now;
+}
+
+// The first back-off measures one thread's rate on the same work: one work unit per ns.
+std::int64_t back_off_and_measure_one_thread(LoadMonitor& m, std::int64_t now) {
+  now = run_late_teams_at(m, now, 10, 1.5);
+  CHECK(m.back_offs() == 1);
+  for (; m.backing_off(now); now += 5 * kMs) m.record_solo(now, 5 * kMs, double(5 * kMs));
+  return now;
+}
+
+// A host whose other tenants take a core away now and then: the teams wait, but still get 1.5x
+// one thread's work done, so they keep their threads until that measurement is stale.
+void test_late_teams_that_beat_one_thread_keep_their_threads() {
+  LoadMonitor m;
+  std::int64_t now = back_off_and_measure_one_thread(m, 0);
+  now = run_late_teams_at(m, now, 100, 1.5);
+  CHECK(m.back_offs() == 1);
+  CHECK(!m.backing_off(now));
+  CHECK(m.false_alarms() > 20);
+  // Stale after kSoloFresh: the next late teams back off again, and so measure it afresh.
+  now += LoadMonitor::kSoloFreshNs;
+  now = run_late_teams_at(m, now, 10, 1.5);
+  CHECK(m.back_offs() == 2);
+}
+
+// A competing process: teams now get less done than one thread did, and back off again at the
+// first late window (two teams), without waiting for a second late signal.
+void test_late_teams_slower_than_one_thread_back_off() {
+  LoadMonitor m;
+  std::int64_t now = back_off_and_measure_one_thread(m, 0);
+  const std::int64_t trial = now;
+  now = run_late_teams_at(m, now, 10, 0.6);
+  CHECK(m.back_offs() == 2);
+  CHECK(m.backing_off(now));
+  CHECK(now - trial == 2 * 6 * kMs);
+  // Teams only slightly faster than one thread are not worth their waits either.
+  LoadMonitor n;
+  now = back_off_and_measure_one_thread(n, 0);
+  now = run_late_teams_at(n, now, 10, 1.05);
+  CHECK(n.back_offs() == 2);
+}
+
 // Backing off runs the same plan on one thread: the weights after training are the same bits as
 // on a full team, so a busy machine never changes a seeded run's results.
 void test_backing_off_leaves_the_results_unchanged() {
@@ -131,6 +180,8 @@ int main() {
   test_quiet_machine_never_backs_off();
   test_late_teams_back_off_longer_while_trials_fail();
   test_preemptions_between_teams_back_off();
+  test_late_teams_that_beat_one_thread_keep_their_threads();
+  test_late_teams_slower_than_one_thread_back_off();
   test_backing_off_leaves_the_results_unchanged();
   return fastbp_test::finish("test_load_monitor");
 }

@@ -108,12 +108,14 @@ def set_adapt_to_load(on: bool) -> None:
 def load_adaptation() -> dict:
     """What the load adaptation did since the process started: ``late_signals`` (windows of
     thread teams that spent much of their time waiting for members the OS took off their cores,
-    and preemptions of the calling thread), ``back_offs`` (times the kernels went to one thread)
-    and ``backing_off`` (on one thread now).
+    and preemptions of the calling thread), ``back_offs`` (times the kernels went to one thread),
+    ``false_alarms`` (late signals that kept the threads, because teams still got more work done
+    per second than one thread did during the last back-off) and ``backing_off`` (on one thread
+    now).
 
     >>> import fastbp
     >>> sorted(fastbp.parallel.load_adaptation())
-    ['back_offs', 'backing_off', 'late_signals']
+    ['back_offs', 'backing_off', 'false_alarms', 'late_signals']
     """
     return _core.load_adaptation()
 

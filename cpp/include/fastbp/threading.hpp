@@ -34,13 +34,17 @@ double parallel_threshold();
 // Busy machines: while other processes compete for the cores, a team member is often off its core
 // and every barrier waits for it, so teams run slower than one thread. The library notices late
 // teams and runs its kernels on one thread for a while (from 50 ms, doubling while it lasts, up
-// to 2 s), then tries its threads again. On by default; set_adapt_to_load(false) keeps every
+// to 2 s), then tries its threads again. It measures the work one thread gets done meanwhile,
+// and late teams that still beat that keep their threads (a host whose other tenants take a core
+// away now and then). On by default; set_adapt_to_load(false) keeps every
 // team at the size the work asks for (tests that must take the threaded paths do this).
 void set_adapt_to_load(bool on);
 bool adapts_to_load();
 struct LoadAdaptation {
   long long late_signals = 0;  // windows of teams that mostly waited, preempted callers
   long long back_offs = 0;   // times the kernels went to one thread
+  // late signals ignored because the teams still got more done per second than one thread
+  long long false_alarms = 0;
   bool backing_off = false;  // on one thread now
 };
 LoadAdaptation load_adaptation();
