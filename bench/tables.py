@@ -272,7 +272,9 @@ def table_of(path):
     if record.get("kind") == "compare" and record.get("dtype", "float32") == "bfloat16":
         return "compare-bfloat16", bfloat16_table(record, name)
     if record.get("kind") == "compare":
-        return "compare", compare_table(record, name)
+        # A run with busy background processes has a block of its own beside the quiet one.
+        kind = "compare-loaded" if record.get("background_load") else "compare"
+        return kind, compare_table(record, name)
     if record.get("kind") == "predict":
         return "predict", predict_table(record, name)
     if record.get("kind") == "sklearn":
