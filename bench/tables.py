@@ -308,9 +308,10 @@ def main(argv=None):
     kind, table = table_of(args.results)
     if args.plot:
         from charts import CHARTS
-        if kind not in CHARTS:
+        chart = kind.removesuffix("-loaded")  # a loaded run draws like a quiet one
+        if chart not in CHARTS:
             sys.exit(f"--plot: no chart for a {kind} results file (only {', '.join(CHARTS)})")
-        CHARTS[kind](json.loads(args.results.read_text()), args.plot)
+        CHARTS[chart](json.loads(args.results.read_text()), args.plot)
         print(f"{args.plot}: chart of {args.results}")
     if args.readme:
         args.readme.write_text(replace_block(args.readme.read_text(), kind, table))

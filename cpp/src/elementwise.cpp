@@ -54,7 +54,7 @@ bool all_finite(const T* x, std::ptrdiff_t n) {
   const int threads = threads_for_work(double(n), 4.0e6);
   if (threads <= 1) return check(x, n);
   std::atomic<bool> ok{true};
-  run_team(threads, double(n), [&](int t, int team) {
+  run_team(threads, 0, [&](int t, int team) {
     const auto [begin, end] = share(n, t, team);
     if (!check(x + begin, end - begin)) ok.store(false, std::memory_order_relaxed);
   });

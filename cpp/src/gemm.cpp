@@ -164,7 +164,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
             for (std::ptrdiff_t ip = begin; ip < end; ++ip) {
               const std::ptrdiff_t rows = std::min<std::ptrdiff_t>(mr, mc - ip * mr);
               kern.pack_a(a, ic + ip * mr, rows, pc, kc, packed_a + ip * kc * mr);
-              // (only the packed rows: the rest of a short panel is never written or read)
+              // (only the packed rows: the rest of a short panel is never read)
               for (std::ptrdiff_t p = 0; a.bfloat16 && p < kc; ++p)
                 round_panel(true, packed_a + ip * kc * mr + p * mr, rows);
             }

@@ -50,19 +50,22 @@ class LoadMonitor {
   // preempted (involuntary context switches, not sleeps or waits of its own) three times or more in
   // the last few milliseconds, which spinning team members and a busy machine do to it between
   // teams, where no team timing shows it.
-  // `work`: the team's flops (or another measure of its work, the same for record_solo); 0 when
-  // unknown, which leaves the decision to lateness alone.
+  // `work`: the team's flops (a GEMM's; the same measure for record_solo); 0 for work that is not
+  // measured, whose time then counts for lateness only.
   void record(std::int64_t now_ns, std::int64_t wall_ns, std::int64_t lost_ns,
               bool preempted = false, double work = 0) {
     window_wall_ += wall_ns;
     window_lost_ += std::min(lost_ns, wall_ns);
-    window_work_ += work;
+    if (work > 0) {
+      window_work_ += work;
+      window_work_wall_ += wall_ns;
+    }
     bool late = preempted, window_closed = false;
     if (window_wall_ >= kWindowNs) {
       late = late || double(window_lost_) > kLateShare * double(window_wall_);
-      team_rate_ = window_work_ / double(window_wall_);
+      team_rate_ = window_work_wall_ > 0 ? window_work_ / double(window_work_wall_) : 0;
       window_closed = true;
-      window_wall_ = window_lost_ = 0;
+      window_wall_ = window_lost_ = window_work_wall_ = 0;
       window_work_ = 0;
     }
     if (!late) {
@@ -70,15 +73,17 @@ class LoadMonitor {
       if (on_time_ns_ >= kForgetNs) back_off_ns_ = kFirstBackOffNs;
       return;
     }
-    on_time_ns_ = 0;
     ++late_signals_;
     const Verdict verdict = teams_against_one_thread(now_ns);
-    if (verdict == Verdict::teams_faster) {
+    if (verdict == Verdict::teams_faster) {  // time well spent: on time as far as trials go
       ++false_alarms_;
+      on_time_ns_ += wall_ns;
+      if (on_time_ns_ >= kForgetNs) back_off_ns_ = kFirstBackOffNs;
       return;
     }
+    on_time_ns_ = 0;
     // Two late signals close together mean a busy machine; so does one late window whose teams
-    // got less done than one thread did.
+    // were not kTeamAdvantage ahead of one thread.
     const bool slower = window_closed && verdict == Verdict::teams_slower;
     const bool busy = (slower || now_ns - last_late_ns_ <= kPairNs) && now_ns >= back_off_until_ns_;
     last_late_ns_ = now_ns;
@@ -88,14 +93,18 @@ class LoadMonitor {
       back_off_ns_ = std::min(2 * back_off_ns_, kLongestBackOffNs);
     back_off_until_ns_ = now_ns + wall_ns + back_off_ns_;
     ++back_offs_;
-    // The trial after it is judged by its own teams, not by the late ones before it.
+    // The trial after it is judged by its own teams, not by the late ones before it, and one
+    // thread by this back-off's runs alone.
     team_rate_ = 0;
-    window_wall_ = window_lost_ = 0;
+    window_wall_ = window_lost_ = window_work_wall_ = 0;
     window_work_ = 0;
+    solo_wall_ = 0;
+    solo_work_ = 0;
   }
 
   // Work that teams would have done, run on one thread during a back-off.
   void record_solo(std::int64_t now_ns, std::int64_t wall_ns, double work) {
+    if (work <= 0) return;
     solo_wall_ += wall_ns;
     solo_work_ += work;
     if (solo_wall_ < kSoloSampleNs) return;
@@ -125,6 +134,7 @@ class LoadMonitor {
 
   std::int64_t window_wall_ = 0, window_lost_ = 0;
   double window_work_ = 0;
+  std::int64_t window_work_wall_ = 0;  // the window's time in teams that said their work
   double team_rate_ = 0;  // work per ns of the last full window of teams
   std::int64_t solo_wall_ = 0;
   double solo_work_ = 0;

@@ -355,8 +355,8 @@ struct NetworkImpl {
     for (std::size_t l = 0; l + 1 < L; ++l) s.outputs[l] = s.rows.data() + (l % 2) * widest;
     const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
     s.outputs[L - 1] = logits;
-    const double flops = 2.0 * double(params.values.size());
-    const int threads = threads_for_work(flops, kOnlineInferenceMinFlopsPerThread);
+    const int threads =
+        threads_for_work(2.0 * double(params.values.size()), kOnlineInferenceMinFlopsPerThread);
     const kernels::OnlineNet<T> net{L,
                                     arch.layers.data(),
                                     layer_weights_.data(),
@@ -369,7 +369,7 @@ struct NetworkImpl {
                                     s.outputs.data(),
                                     s.preactivations.data(),
                                     {nullptr, nullptr}};
-    run_team(threads, flops, [&](int member, int team) {
+    run_team(threads, 0, [&](int member, int team) {
       kernels::OnlineNet<T> share = net;
       share.share_index = member;
       share.share_count = team;

@@ -159,7 +159,7 @@ void apply_update(const kernels::UpdateRule<T>& rule, T* w, const T* g,
   // Memory-bound: a few flops per element decide the thread count.
   const int threads = threads_for_work(4.0 * double(n));
   if (threads <= 1) return update(rule, w, g, state, n, decay);
-  run_team(threads, 4.0 * double(n), [&](int t, int team) {
+  run_team(threads, 0, [&](int t, int team) {
     // Chunks start on a cache line (16 floats / 8 doubles) so no two threads share one.
     const auto [begin, end] = detail::share(n, t, team, 64 / std::ptrdiff_t(sizeof(T)));
     update(rule, w + begin, g + begin, state.at(begin), end - begin, decay);

@@ -19,8 +19,7 @@ double nonzeros(const kernels::SparseView<T>& x, std::ptrdiff_t n) {
 // body(row_begin, row_end) over the n_in rows of a memory-bound pass touching `arrays` arrays.
 template <typename Body>
 void over_rows(std::ptrdiff_t n_in, std::ptrdiff_t n_out, int arrays, Body&& body) {
-  const double work = double(n_in) * double(n_out) * arrays;
-  run_team(threads_for_work(work), work, [&](int t, int team) {
+  run_team(threads_for_work(double(n_in) * double(n_out) * arrays), 0, [&](int t, int team) {
     const auto [begin, end] = share(n_in, t, team, 1);
     body(begin, end);
   });
@@ -31,7 +30,7 @@ template <typename T>
 void scatter(const kernels::SparseView<T>& x, std::ptrdiff_t n, std::ptrdiff_t n_out, const T* d,
              T alpha, T* c, double flops) {
   const auto kernel = kernels::kernel_table<T>().sparse_scatter;
-  run_team(threads_for_work(flops), flops, [&](int t, int team) {
+  run_team(threads_for_work(flops), 0, [&](int t, int team) {
     const auto [j0, j1] = share(n_out, t, team, 64 / std::ptrdiff_t(sizeof(T)));
     if (j0 < j1) kernel(x, n, d, n_out, alpha, c, n_out, j0, j1);
   });
@@ -44,7 +43,7 @@ void sparse_forward(const kernels::SparseView<T>& x, std::ptrdiff_t n, std::ptrd
                     const T* W, const T* b, Activation act, T* out, T* preactivation) {
   const auto kernel = kernels::kernel_table<T>().sparse_forward;
   const double flops = 2.0 * nonzeros(x, n) * double(n_out) + double(n * n_out);
-  run_team(threads_for_work(flops), flops, [&](int t, int team) {
+  run_team(threads_for_work(flops), 0, [&](int t, int team) {
     // Rows when there are enough to go round, else columns.
     if (n >= 2 * team) {
       const auto [i0, i1] = share(n, t, team, 1);

@@ -41,7 +41,7 @@ std::int64_t team_clock_ns();
 // period (tests use it to check that results do not change).
 bool backing_off_now();
 void back_off_for(std::int64_t ns);
-// `work`: what run_team was given (the flops its threads_for_work was asked about).
+// `work`: what run_team was given (a GEMM's flops, or 0).
 void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns,
                       double work);
 // Work that a team would have done, run on one thread because the monitor backs off.
@@ -74,8 +74,9 @@ inline std::pair<std::ptrdiff_t, std::ptrdiff_t> share(std::ptrdiff_t total, int
 // Runs body(thread_index, team_size) on `threads` threads; with one, on the calling thread with
 // no OpenMP call at all. The body may call team_barrier(team_size). While the machine is busy
 // (backing_off_now) the body runs as a team of one: the same work, split the same way by what it
-// plans, in the same arithmetic. `work` is the flops the caller planned `threads` for: the load
-// monitor compares the work teams and one thread get done per second.
+// plans, in the same arithmetic. `work`: the GEMM's flops, from which the load monitor compares
+// what teams and one thread get done per second; 0 for other work (elementwise passes, sparse
+// layers, online kernels), whose rates differ too much from a GEMM's to share one measure.
 template <typename Body>
 void run_team(int threads, double work, Body&& body) {
 #if defined(_OPENMP)

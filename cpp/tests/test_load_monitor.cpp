@@ -97,12 +97,17 @@ std::int64_t run_late_teams_at(LoadMonitor& m, std::int64_t now, int teams, doub
   return now;
 }
 
-// The first back-off measures one thread's rate on the same work: one work unit per ns.
+// One thread doing one work unit per ns until the back-off ends.
+std::int64_t run_one_thread(LoadMonitor& m, std::int64_t now) {
+  for (; m.backing_off(now); now += 5 * kMs) m.record_solo(now, 5 * kMs, double(5 * kMs));
+  return now;
+}
+
+// The first back-off measures one thread's rate on the same work.
 std::int64_t back_off_and_measure_one_thread(LoadMonitor& m, std::int64_t now) {
   now = run_late_teams_at(m, now, 10, 1.5);
   CHECK(m.back_offs() == 1);
-  for (; m.backing_off(now); now += 5 * kMs) m.record_solo(now, 5 * kMs, double(5 * kMs));
-  return now;
+  return run_one_thread(m, now);
 }
 
 // A host whose other tenants take a core away now and then: the teams wait, but still get 1.5x
@@ -135,6 +140,45 @@ void test_late_teams_slower_than_one_thread_back_off() {
   now = back_off_and_measure_one_thread(n, 0);
   now = run_late_teams_at(n, now, 10, 1.05);
   CHECK(n.back_offs() == 2);
+}
+
+// Teams that do not say their work (elementwise passes, sparse layers) count for lateness only:
+// half of every window in them leaves the measured teams' rate at 1.5, still well ahead.
+void test_unmeasured_teams_leave_the_rate_alone() {
+  LoadMonitor m;
+  std::int64_t now = back_off_and_measure_one_thread(m, 0);
+  for (int i = 0; i < 100 && !m.backing_off(now); ++i, now += 6 * kMs)
+    m.record(now, 5 * kMs, 3 * kMs, false, i % 2 ? 0.0 : 1.5 * double(5 * kMs));
+  CHECK(m.back_offs() == 1);
+  CHECK(m.false_alarms() > 20);
+}
+
+// After a busy spell has pushed the back-off to its longest, late teams that beat one thread
+// count as time on time: the first back-off comes back, so the next stale measurement costs
+// 50 ms on one thread, not 2 s.
+void test_false_alarms_forget_failed_trials() {
+  LoadMonitor m;
+  std::int64_t now = back_off_and_measure_one_thread(m, 0);
+  for (int trial = 0; trial < 8; ++trial) {
+    now = run_late_teams_at(m, now, 10, 0.6);
+    now = run_one_thread(m, now);
+  }
+  CHECK(m.current_back_off_ns() == LoadMonitor::kLongestBackOffNs);
+  now = run_late_teams_at(m, now, 40, 1.5);
+  CHECK(!m.backing_off(now));
+  CHECK(m.current_back_off_ns() == LoadMonitor::kFirstBackOffNs);
+}
+
+// A back-off shorter than kSoloSample measures nothing: the next trial is judged by lateness.
+void test_one_thread_needs_a_full_sample() {
+  LoadMonitor m;
+  std::int64_t now = run_late_teams_at(m, 0, 10, 1.5);
+  CHECK(m.back_offs() == 1);
+  m.record_solo(now, LoadMonitor::kSoloSampleNs / 2, double(LoadMonitor::kSoloSampleNs / 2));
+  now = m.back_off_until_ns() + kMs;
+  now = run_late_teams_at(m, now, 10, 1.5);
+  CHECK(m.back_offs() == 2);
+  CHECK(m.false_alarms() == 0);
 }
 
 // Backing off runs the same plan on one thread: the weights after training are the same bits as
@@ -182,6 +226,9 @@ int main() {
   test_preemptions_between_teams_back_off();
   test_late_teams_that_beat_one_thread_keep_their_threads();
   test_late_teams_slower_than_one_thread_back_off();
+  test_unmeasured_teams_leave_the_rate_alone();
+  test_false_alarms_forget_failed_trials();
+  test_one_thread_needs_a_full_sample();
   test_backing_off_leaves_the_results_unchanged();
   return fastbp_test::finish("test_load_monitor");
 }

@@ -196,7 +196,7 @@ using MacroKernel = void (*)(const MacroBlock<T>& block, const Epilogue& epilogu
                              std::ptrdiff_t tile_begin, std::ptrdiff_t tile_end);
 
 // Rows [i0, i0+rows) x columns [p0, p0+kc) of A into one micro-panel: element (r, p) at
-// dst[p * mr + r]; rows beyond `rows` are not written (the kernels never read them).
+// dst[p * mr + r]; rows beyond `rows` may hold anything (the kernels never read them).
 template <typename T>
 using PackA = void (*)(const detail::MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows,
                        std::ptrdiff_t p0, std::ptrdiff_t kc, T* dst);
