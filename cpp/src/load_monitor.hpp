@@ -54,32 +54,25 @@ class LoadMonitor {
   // measured, whose time then counts for lateness only.
   void record(std::int64_t now_ns, std::int64_t wall_ns, std::int64_t lost_ns,
               bool preempted = false, double work = 0) {
-    window_wall_ += wall_ns;
-    window_lost_ += std::min(lost_ns, wall_ns);
+    window_.wall += wall_ns;
+    window_.lost += std::min(lost_ns, wall_ns);
     if (work > 0) {
-      window_work_ += work;
-      window_work_wall_ += wall_ns;
+      window_.work += work;
+      window_.work_wall += wall_ns;
     }
     bool late = preempted, window_closed = false;
-    if (window_wall_ >= kWindowNs) {
-      late = late || double(window_lost_) > kLateShare * double(window_wall_);
-      team_rate_ = window_work_wall_ > 0 ? window_work_ / double(window_work_wall_) : 0;
+    if (window_.wall >= kWindowNs) {
+      late = late || double(window_.lost) > kLateShare * double(window_.wall);
+      team_rate_ = window_.work_wall > 0 ? window_.work / double(window_.work_wall) : 0;
       window_closed = true;
-      window_wall_ = window_lost_ = window_work_wall_ = 0;
-      window_work_ = 0;
+      window_ = {};
     }
-    if (!late) {
-      on_time_ns_ += wall_ns;
-      if (on_time_ns_ >= kForgetNs) back_off_ns_ = kFirstBackOffNs;
-      return;
-    }
+    if (!late) return count_on_time(wall_ns);
     ++late_signals_;
     const Verdict verdict = teams_against_one_thread(now_ns);
     if (verdict == Verdict::teams_faster) {  // time well spent: on time as far as trials go
       ++false_alarms_;
-      on_time_ns_ += wall_ns;
-      if (on_time_ns_ >= kForgetNs) back_off_ns_ = kFirstBackOffNs;
-      return;
+      return count_on_time(wall_ns);
     }
     on_time_ns_ = 0;
     // Two late signals close together mean a busy machine; so does one late window whose teams
@@ -96,22 +89,19 @@ class LoadMonitor {
     // The trial after it is judged by its own teams, not by the late ones before it, and one
     // thread by this back-off's runs alone.
     team_rate_ = 0;
-    window_wall_ = window_lost_ = window_work_wall_ = 0;
-    window_work_ = 0;
-    solo_wall_ = 0;
-    solo_work_ = 0;
+    window_ = {};
+    solo_ = {};
   }
 
   // Work that teams would have done, run on one thread during a back-off.
   void record_solo(std::int64_t now_ns, std::int64_t wall_ns, double work) {
     if (work <= 0) return;
-    solo_wall_ += wall_ns;
-    solo_work_ += work;
-    if (solo_wall_ < kSoloSampleNs) return;
-    solo_rate_ = solo_work_ / double(solo_wall_);
+    solo_.wall += wall_ns;
+    solo_.work += work;
+    if (solo_.wall < kSoloSampleNs) return;
+    solo_rate_ = solo_.work / double(solo_.wall);
     solo_measured_ns_ = now_ns;
-    solo_wall_ = 0;
-    solo_work_ = 0;
+    solo_ = {};
   }
 
   // True while the kernels should run on one thread.
@@ -124,6 +114,11 @@ class LoadMonitor {
   std::int64_t current_back_off_ns() const { return back_off_ns_; }
 
  private:
+  void count_on_time(std::int64_t wall_ns) {
+    on_time_ns_ += wall_ns;
+    if (on_time_ns_ >= kForgetNs) back_off_ns_ = kFirstBackOffNs;
+  }
+
   enum class Verdict { unknown, teams_faster, teams_slower };
   Verdict teams_against_one_thread(std::int64_t now_ns) const {
     if (solo_rate_ <= 0 || team_rate_ <= 0 || now_ns - solo_measured_ns_ > kSoloFreshNs)
@@ -132,12 +127,16 @@ class LoadMonitor {
                                                      : Verdict::teams_slower;
   }
 
-  std::int64_t window_wall_ = 0, window_lost_ = 0;
-  double window_work_ = 0;
-  std::int64_t window_work_wall_ = 0;  // the window's time in teams that said their work
+  struct Window {
+    std::int64_t wall = 0, lost = 0;
+    double work = 0;
+    std::int64_t work_wall = 0;  // the time in teams that said their work
+  } window_;
   double team_rate_ = 0;  // work per ns of the last full window of teams
-  std::int64_t solo_wall_ = 0;
-  double solo_work_ = 0;
+  struct SoloSample {
+    std::int64_t wall = 0;
+    double work = 0;
+  } solo_;                // one thread's runs towards the next sample
   double solo_rate_ = 0;  // work per ns on one thread, measured during the last back-off
   std::int64_t solo_measured_ns_ = INT64_MIN / 2;
   std::int64_t false_alarms_ = 0;
