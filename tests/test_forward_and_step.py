@@ -168,6 +168,25 @@ def test_online_steps_match_reference(dtype, hidden, output, loss, layers, momen
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("output,loss", [("sigmoid", "bce"), ("sigmoid", "mse"),
+                                         ("identity", "mse")])
+@pytest.mark.parametrize("layers", [[2, 8, 1], [37, 9, 1], [1, 17, 1], [20, 1, 1]],
+                         ids=["2-8-1", "37-9-1", "1-17-1", "20-1-1"])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_online_single_output_matches_reference(dtype, hidden, output, loss, layers, momentum,
+                                                simd_level):
+    """A last layer of one column (regression, binary outputs) is a dot product forward and a
+    vector update backward in the online kernels: inputs below, at and above a vector and two,
+    a hidden layer of one column too, with and without momentum, against the reference."""
+    rng = np.random.default_rng(layers[0] + layers[1])
+    net = fastbp.MLP(layers, hidden=hidden, output=output, loss=loss, dtype=dtype, seed=5)
+    for b in net.biases:
+        b[...] = rng.normal(scale=0.1, size=b.shape)
+    assert_steps_match_reference(net, rng, steps=4, batch=1, lr=0.1, momentum=momentum)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hidden", ["relu", "tanh", "gelu", "softplus"])
 @pytest.mark.parametrize("output,loss", ONLINE_OUTPUTS)
 @pytest.mark.parametrize("layers", [[2, 8, 2], [40, 1, 7, 2], [3, 32, 17, 33], [129, 65, 2]],

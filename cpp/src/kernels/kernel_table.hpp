@@ -234,6 +234,7 @@ struct OnlineNet {
 // grain of one, here because the kernels stay below the threading layer.
 inline std::pair<std::ptrdiff_t, std::ptrdiff_t> member_share(std::ptrdiff_t total, int index,
                                                               int count) {
+  if (count == 1) return {0, total};  // the online step's case: two divisions cost ~5% of it
   return {total * index / count, total * (index + 1) / count};
 }
 
