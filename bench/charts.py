@@ -63,7 +63,8 @@ def compare_chart(record, path: Path):
 
 
 def predict_chart(record, path: Path):
-    """fastbp predict / each peer (rows per second) per batch size."""
+    """fastbp's fastest mode (fastbp.Predictor included) / each peer (rows per second) per
+    batch size."""
     plt = _pyplot()
     batches = record["batches"]
     from tables import predict_modes
@@ -73,7 +74,7 @@ def predict_chart(record, path: Path):
     for k, peer in enumerate(peers):
         xs = [i + (k - (len(peers) - 1) / 2) * width for i in range(len(batches))]
         ax.bar(xs, [max(b["median"][m] for m in modes) / b["median"][peer] for b in batches], width,
-               label=f"fastbp / {peer}")
+               label=f"fastbp, fastest mode / {peer}")
     ax.axhline(1.0, color="k", linewidth=0.8)
     ax.set_xticks(range(len(batches)), [f"batch {b['batch']}" for b in batches])
     ax.set_ylabel("ratio of rows per second")

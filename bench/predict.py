@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Inference: fastbp's `predict` (returning a new array, and into a given one with `out=`)
-against ONNX Runtime running the same network (exported by `MLP.to_onnx`) and PyTorch
+"""Inference: fastbp's `predict` (returning a new array, into a given one with `out=`, and
+through `fastbp.Predictor`, which packs the weights once) against ONNX Runtime running the same network (exported by `MLP.to_onnx`) and PyTorch
 (`inference_mode`, the network from `to_torch`), float32, on the same threads, at batch 1, 64
 and 4096. Interleaved repeats, medians of rows/s; a results file
 in bench/results/ like compare.py's.
@@ -45,6 +45,7 @@ def main(argv=None):
     require_cpus(args.threads)
     fastbp.set_num_threads(args.threads)
     net = fastbp.MLP(args.layers, hidden=args.hidden, output=args.output, seed=0)
+    frozen = fastbp.Predictor(net)
     peers, versions, notes = {}, {"fastbp": fastbp.__version__, "numpy": np.__version__}, []
     try:
         import onnxruntime as ort
@@ -85,7 +86,8 @@ def main(argv=None):
         want = net.predict(x)
         out = np.empty_like(want)
         calls = {"fastbp": net.predict,
-                 "fastbp out=": lambda x, out=out: net.predict(x, out=out), **peers}
+                 "fastbp out=": lambda x, out=out: net.predict(x, out=out),
+                 "fastbp Predictor out=": lambda x, out=out: frozen.predict(x, out=out), **peers}
         for name, call in peers.items():  # the same function, or the comparison means nothing
             np.testing.assert_allclose(call(x), want, rtol=1e-4, atol=1e-5, err_msg=name)
         rates: dict = {name: [] for name in calls}

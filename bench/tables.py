@@ -181,16 +181,20 @@ def predict_modes(median):
 
 def predict_table(record, name):
     """bench/predict.py: fastbp's predict against ONNX Runtime and PyTorch per batch size; the
-    ratios take fastbp's faster mode."""
+    ratios take MLP.predict's faster mode, and fastbp.Predictor's where the run has it."""
     modes, peers = predict_modes(record["batches"][0]["median"])
+    kinds = [("fastbp", [m for m in modes if "Predictor" not in m]),
+             ("Predictor", [m for m in modes if "Predictor" in m])]
+    kinds = [(label, ms) for label, ms in kinds if ms]
     lines = ["| batch | " + " | ".join(f"{p} µs" for p in modes + peers) + " | " +
-             " | ".join(f"fastbp / {p}" for p in peers) + " |",
-             "|---|" + "---|" * (len(modes) + 2 * len(peers))]
+             " | ".join(f"{label} / {p}" for label, _ in kinds for p in peers) + " |",
+             "|---|" + "---|" * (len(modes) + len(peers) * (1 + len(kinds)))]
     for b in record["batches"]:
         med, n = b["median"], b["batch"]
-        best = max(med[m] for m in modes)
         cells = [str(n)] + [f"{n / med[p] * 1e6:.1f}" for p in modes + peers]
-        cells += [f"{best / med[p]:.2f}x" for p in peers]
+        for _, ms in kinds:
+            best = max(med[m] for m in ms)
+            cells += [f"{best / med[p]:.2f}x" for p in peers]
         lines.append("| " + " | ".join(cells) + " |")
     source = (f"From `{name}`: {record['machine']['cpu']}, {record['threads']} threads, commit "
               f"{_commit(record)}, {record['time_utc'][:10]}; `{record['command']}`: "

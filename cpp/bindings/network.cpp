@@ -64,8 +64,9 @@ fastbp::DataParallel<T> data_parallel_of(const py::dict& settings) {
 }
 
 // X when the core can read it as it is (ready_array): any number of rows of the network's width.
-template <typename T>
-std::optional<py::array> ready_samples(const fastbp::Network<T>& net, const py::handle& X) {
+// (Model: a Network or a Predictor.)
+template <template <typename> class Model, typename T>
+std::optional<py::array> ready_samples(const Model<T>& net, const py::handle& X) {
   return ready_array<T>(X, {-1, py::ssize_t(net.layers().front())});
 }
 
@@ -109,8 +110,8 @@ std::optional<ReadyBatch<T>> ready_batch(const fastbp::Network<T>& net, const py
 // predict's outputs for n samples, into `out` when given (no allocation per call); `inputs` are
 // the arrays holding X's data, which out must not overlap: the last layer writes into out while
 // earlier rows of X may still be read.
-template <typename T>
-py::array predict_into(const fastbp::Network<T>& net, const fastbp::Inputs<T>& X, py::ssize_t n,
+template <template <typename> class Model, typename T>
+py::array predict_into(const Model<T>& net, const fastbp::Inputs<T>& X, py::ssize_t n,
                        std::initializer_list<py::array> inputs, const py::object& out) {
   const py::ssize_t n_out = py::ssize_t(net.layers().back());
   if (!out.is_none() && !py::isinstance<py::array>(out))
@@ -418,11 +419,43 @@ void bind_network(py::module_& m, const char* class_name) {
           py::arg("val_sample_weight") = py::none(), py::arg("data_parallel") = py::none());
 }
 
+// The package's Predictor over this: its predict and ready_predict are the network's.
+template <typename T>
+void bind_predictor(py::module_& m, const char* class_name) {
+  using Net = fastbp::Network<T>;
+  using Predictor = fastbp::Predictor<T>;
+  py::class_<Predictor>(m, class_name)
+      .def(py::init([](const Net& net) {
+             py::gil_scoped_release release;  // (packing a large model takes milliseconds)
+             return std::make_unique<Predictor>(net);
+           }),
+           py::arg("network"))
+      .def_property_readonly("layers", &Predictor::layers)
+      .def(
+          "predict",
+          [](const Predictor& p, const py::object& X_in, const py::object& out) {
+            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", p.layers().front());
+            return predict_into(p, X.inputs, X.n, {py::array(X.dense), py::array(X.values)}, out);
+          },
+          py::arg("X"), py::arg("out") = py::none())
+      .def(
+          "ready_predict",
+          [](const Predictor& p, const py::object& X_in, const py::object& out) -> py::object {
+            const std::optional<py::array> X = ready_samples(p, X_in);
+            if (!X) return py::none();
+            return predict_into(p, fastbp::Inputs<T>(static_cast<const T*>(X->data())), X->shape(0),
+                                {*X}, out);
+          },
+          py::arg("X"), py::arg("out") = py::none());
+}
+
 }  // namespace
 
 void bind_networks(py::module_& m) {
   bind_network<float>(m, "Network32");
   bind_network<double>(m, "Network64");
+  bind_predictor<float>(m, "Predictor32");
+  bind_predictor<double>(m, "Predictor64");
 }
 
 }  // namespace fastbp_bindings

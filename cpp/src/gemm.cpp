@@ -86,8 +86,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
   const bool pack_a = a.bfloat16 || a.col_index != nullptr || a.col_stride != 1 ||
                       (n > nr && m * k > kSmallOperand);
-  const bool pack_b = b.bfloat16 || b.row_index != nullptr || b.col_index != nullptr ||
-                      b.col_stride != 1 || (m > 2 * mr && k * n > kSmallOperand);
+  const bool b_wants_packing = b.bfloat16 || b.row_index != nullptr || b.col_index != nullptr ||
+                               b.col_stride != 1 || (m > 2 * mr && k * n > kSmallOperand);
+  // B packed ahead of time for these kernels is read as it is, with the blocking B would have
+  // had otherwise, so that the products round alike (after a change of SIMD level it is packed
+  // from b.data as any other B).
+  const bool b_prepacked = b.panels != nullptr && b.panels_for == &kern;
+  const bool pack_b = b_wants_packing && !b_prepacked;
 
   const int threads =
       threads_for_work(2.0 * double(m) * double(n) * double(k), kGemmMinFlopsPerThread);
@@ -101,7 +106,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   std::ptrdiff_t kc_target = kern.kc;
   if (threads > 1 && k * std::min(n, NC) <= kSharedPanelBudget) kc_target = std::max<std::ptrdiff_t>(k, 1);
   const std::ptrdiff_t k_blocks =
-      !pack_b && m * k <= (std::ptrdiff_t(1) << 16) ? 1 : (k + kc_target - 1) / kc_target;
+      !b_wants_packing && m * k <= (std::ptrdiff_t(1) << 16) ? 1 : (k + kc_target - 1) / kc_target;
   const std::ptrdiff_t KC =
       std::max<std::ptrdiff_t>((k + k_blocks - 1) / std::max<std::ptrdiff_t>(k_blocks, 1), 1);
   // Likewise one m-block when all of packed A fits the same budget.
@@ -112,7 +117,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
   const std::ptrdiff_t mc_max = (std::min(MC, m) + mr - 1) / mr * mr;
   T* packed_a = pack_a ? thread_scratch<T>(ScratchSlot::packed_a, mc_max * kc_max) : nullptr;
   T* packed_b = pack_b ? thread_scratch<T>(ScratchSlot::packed_b, kc_max * nc_max) : nullptr;
-  T* b_edge = pack_b ? nullptr : thread_scratch<T>(ScratchSlot::b_edge, kc_max * nr);
+  T* b_edge = pack_b || b_prepacked ? nullptr : thread_scratch<T>(ScratchSlot::b_edge, kc_max * nr);
 
   // Each thread takes a static share of every stage, with a barrier between stages.
   auto run = [&](int tid, int team) {
@@ -126,7 +131,9 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
       std::ptrdiff_t pc = 0;
       do {  // 4th loop: k-blocks (one pass even when k == 0, for the epilogue)
         const std::ptrdiff_t kc = std::min(KC, k - pc);
-        if (pack_b) {
+        if (b_prepacked) {
+          // (nothing to pack: the panels of this k-block start pc rows into each full-k panel)
+        } else if (pack_b) {
           share(n_panels, begin, end);
           // B with contiguous rows is packed a few rows of every panel of the share at a time,
           // so its rows are read in memory order: panel by panel, 64 bytes from each of kc rows
@@ -144,13 +151,14 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           const std::ptrdiff_t j_edge = nc / nr * nr;
           kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
         }
-        if (pack_b || nc % nr != 0) team_barrier(team);
+        if (pack_b || (!b_prepacked && nc % nr != 0)) team_barrier(team);
 
         kernels::MacroBlock<T> blk{};
         blk.n = nc;
         blk.kc = kc;
-        blk.b_packed = packed_b;
-        blk.b_base = pack_b ? nullptr : b.data + b.row(pc) * b.row_stride + jc;
+        blk.b_packed = b_prepacked ? b.panels + jc * k + pc * nr : packed_b;
+        blk.b_panel_stride = b_prepacked ? k * nr : kc * nr;
+        blk.b_base = pack_b || b_prepacked ? nullptr : b.data + b.row(pc) * b.row_stride + jc;
         blk.b_rs = b.row_stride;
         blk.b_edge = b_edge;
         blk.ldc = ldc;
@@ -187,6 +195,24 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
     }
   };
   run_team(threads, 2.0 * double(m) * double(n) * double(k), run);
+}
+
+template <typename T>
+std::size_t panels_size(std::ptrdiff_t k, std::ptrdiff_t n) {
+  const std::ptrdiff_t nr = kernels::kernel_table<T>().nr;
+  return std::size_t((n + nr - 1) / nr * nr * std::max<std::ptrdiff_t>(k, 1));
+}
+
+template <typename T>
+const void* pack_b_panels(std::ptrdiff_t k, std::ptrdiff_t n, const MatrixView<T>& b, T* panels) {
+  const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
+  const std::ptrdiff_t nr = kern.nr;
+  for (std::ptrdiff_t j = 0; j < n; j += nr) {
+    T* panel = panels + j * k;  // panel j / nr, of k rows of nr
+    kern.pack_b(b, 0, k, j, std::min(nr, n - j), panel);
+    round_panel(b.bfloat16, panel, k * nr);
+  }
+  return &kern;
 }
 
 namespace {
@@ -253,5 +279,11 @@ FASTBP_INSTANTIATE_GEMM(double, BackwardDataEpilogue)
 FASTBP_INSTANTIATE_GEMM(float, BackwardWeightsEpilogue)
 FASTBP_INSTANTIATE_GEMM(double, BackwardWeightsEpilogue)
 #undef FASTBP_INSTANTIATE_GEMM
+template std::size_t panels_size<float>(std::ptrdiff_t, std::ptrdiff_t);
+template std::size_t panels_size<double>(std::ptrdiff_t, std::ptrdiff_t);
+template const void* pack_b_panels<float>(std::ptrdiff_t, std::ptrdiff_t, const MatrixView<float>&,
+                                          float*);
+template const void* pack_b_panels<double>(std::ptrdiff_t, std::ptrdiff_t,
+                                           const MatrixView<double>&, double*);
 
 }  // namespace fastbp::detail

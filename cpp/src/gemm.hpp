@@ -72,6 +72,15 @@ template <typename T, typename Epilogue>
 void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,
           const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue& epilogue);
 
+// B (k, n) packed once into the running kernels' full-k panels of nr columns, the last one
+// zero-padded (and rounded to bfloat16 when b says so), for products that pass the result as
+// b.with_panels(...): a frozen model's weights, packed once instead of on every call.
+template <typename T>
+std::size_t panels_size(std::ptrdiff_t k, std::ptrdiff_t n);  // for the running kernels
+// Returns the kernels they were packed for (b.with_panels' second argument).
+template <typename T>
+const void* pack_b_panels(std::ptrdiff_t k, std::ptrdiff_t n, const MatrixView<T>& b, T* panels);
+
 // The plain triple loop with the same epilogue: what the driver is tested against.
 template <typename T, typename Epilogue>
 void gemm_reference(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView<T>& a,

@@ -18,6 +18,11 @@ struct MatrixView {
   const std::int64_t* col_index = nullptr;
   // The product reads this operand rounded to bfloat16 (MatmulPrecision::bfloat16).
   bool bfloat16 = false;
+  // As B of a product: the same matrix already packed by pack_b_panels (a frozen model's
+  // weights) for the kernels `panels_for` (a KernelTable); the driver reads them instead of
+  // packing B when those kernels still are the running ones.
+  const T* panels = nullptr;
+  const void* panels_for = nullptr;
 
   MatrixView transposed() const {
     return {data, col_stride, row_stride, col_index, row_index, bfloat16};
@@ -25,6 +30,12 @@ struct MatrixView {
   MatrixView at_bfloat16(bool yes) const {
     MatrixView v = *this;
     v.bfloat16 = yes;
+    return v;
+  }
+  MatrixView with_panels(const T* packed, const void* packed_for) const {
+    MatrixView v = *this;
+    v.panels = packed;
+    v.panels_for = packed_for;
     return v;
   }
   std::ptrdiff_t row(std::ptrdiff_t i) const { return row_index ? row_index[i] : i; }

@@ -170,7 +170,9 @@ struct NetworkImpl {
     optimizer.count_step();
   }
 
-  void predict(const Inputs<T>& X, std::ptrdiff_t n, T* out) const {
+  // weight_panels: a Predictor's weights packed once, or null.
+  void predict(const Inputs<T>& X, std::ptrdiff_t n, T* out,
+               const WeightPanels<T>* weight_panels = nullptr) const {
     if (online_inference(X, n)) {
       online_logits(X.dense, out);
       activate_inplace(arch.output, 1, arch.layers.back(), out);
@@ -178,7 +180,7 @@ struct NetworkImpl {
     }
     in_chunks(n, out, [&](std::ptrdiff_t start, std::ptrdiff_t rows, T* const* outs) {
       forward<T>(arch, params, from_row(X, start), nullptr, rows, outs, nullptr,
-              /*leave_logits=*/false);
+                 /*leave_logits=*/false, weight_panels);
     });
   }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "architecture.hpp"
 #include "descriptors.hpp"
@@ -26,10 +27,18 @@ namespace fastbp::detail {
 // logits for the loss layer when `leave_logits`, else applies the output activation (softmax
 // too). Sparse X goes through the sparse first layer. With arch.bfloat16_operands every product
 // reads its operands rounded to bfloat16 (the GEMM's packing rounds them).
+// Every W[l] packed once by pack_b_panels for the kernels `packed_for` (a Predictor's).
+template <typename T>
+struct WeightPanels {
+  std::vector<const T*> layer;
+  const void* packed_for = nullptr;
+};
+
 template <typename T>
 void forward(const Architecture& arch, const Parameters<T>& p, const Inputs<T>& X,
              const std::int64_t* rows, std::ptrdiff_t n, T* const* outputs,
-             T* const* preactivations, bool leave_logits) {
+             T* const* preactivations, bool leave_logits,
+             const WeightPanels<T>* weight_panels = nullptr) {
   const std::size_t L = arch.n_weight_layers();
   for (std::size_t l = 0; l < L; ++l) {
     const std::ptrdiff_t n_in = arch.layers[l], n_out = arch.layers[l + 1];
@@ -44,7 +53,11 @@ void forward(const Architecture& arch, const Parameters<T>& p, const Inputs<T>& 
       gemm<T>(n, n_out, n_in,
               (l == 0 ? row_major(X.dense, n_in, rows) : row_major<T>(outputs[l - 1], n_in))
                   .at_bfloat16(arch.bfloat16_operands),
-              row_major(p.W(l), n_out).at_bfloat16(arch.bfloat16_operands), outputs[l], n_out,
+              row_major(p.W(l), n_out)
+                  .at_bfloat16(arch.bfloat16_operands)
+                  .with_panels(weight_panels ? weight_panels->layer[l] : nullptr,
+                               weight_panels ? weight_panels->packed_for : nullptr),
+              outputs[l], n_out,
               forward_epilogue(p.b(l), in_epilogue ? act : Activation::identity, z, n_out));
     if (last && !leave_logits && act == Activation::softmax)
       activate_inplace(act, n, n_out, outputs[l]);

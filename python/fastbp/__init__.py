@@ -16,6 +16,7 @@ from .lbfgs import LBFGS
 from .mlp import MLP
 from .optimizers import SGD, Adam, AdamW, Lion, RProp
 from .parallel import get_num_threads, set_num_threads
+from .predictor import Predictor
 from .schedules import (ConstantLR, ExponentialLR, InverseScalingLR, ReduceLROnPlateau,
                         StepLR)
 
@@ -28,6 +29,7 @@ if _core.unrecognised_simd_request():
 
 __all__ = [
     "MLP",
+    "Predictor",
     "History",
     "SGD",
     "Adam",

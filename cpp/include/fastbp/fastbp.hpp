@@ -10,5 +10,6 @@
 #include "fastbp/objective.hpp"
 #include "fastbp/optimizer.hpp"
 #include "fastbp/precision.hpp"
+#include "fastbp/predictor.hpp"
 #include "fastbp/threading.hpp"
 #include "fastbp/version.hpp"

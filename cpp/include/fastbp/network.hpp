@@ -147,6 +147,9 @@ using EpochCallback = std::function<bool(const EpochLog&)>;
 using BatchCheck = std::function<void()>;
 
 template <typename T>
+class Predictor;
+
+template <typename T>
 class Network {
  public:
   // layers = {n_in, h1, ..., n_out}. Weights are initialised He-uniform for rectifier-like
@@ -222,6 +225,8 @@ class Network {
                             const DataParallel<T>* replicas = nullptr);
 
  private:
+  template <typename>
+  friend class Predictor;  // (fastbp/predictor.hpp) runs the snapshot's forward pass
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

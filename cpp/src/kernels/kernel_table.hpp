@@ -171,8 +171,8 @@ struct BackwardWeightsEpilogue {
 
 // One (m x kc) @ (kc x n) block. A is either packed (micro-panels of mr rows, k-major) or read
 // directly through rows a_base + r(i) * a_rs with elements a_cs apart. B is either packed
-// (micro-panels of nr columns) or read directly as rows b_base + p * b_rs, with a zero-padded
-// copy of the partial last panel in b_edge. C has leading dimension ldc.
+// (micro-panels of nr columns, b_panel_stride apart) or read directly as rows b_base + p * b_rs,
+// with a zero-padded copy of the partial last panel in b_edge. C has leading dimension ldc.
 template <typename T>
 struct MacroBlock {
   std::ptrdiff_t m, n, kc;
@@ -181,6 +181,7 @@ struct MacroBlock {
   std::ptrdiff_t a_rs, a_cs;
   const std::int64_t* a_row_index;
   const T* b_packed;
+  std::ptrdiff_t b_panel_stride;  // kc * nr, or k * nr for B packed once for every k-block
   const T* b_base;
   std::ptrdiff_t b_rs;
   const T* b_edge;

@@ -28,7 +28,7 @@ T product(const MacroBlock<T>& blk, std::ptrdiff_t i, std::ptrdiff_t j) {
                                           p * blk.a_cs];
     T b;
     if (blk.b_packed)
-      b = blk.b_packed[(jp * blk.kc + p) * kNR + c];
+      b = blk.b_packed[jp * blk.b_panel_stride + p * kNR + c];
     else if (b_direct)
       b = blk.b_base[p * blk.b_rs + j];
     else
