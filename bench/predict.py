@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Inference: fastbp's `predict` (returning a new array, into a given one with `out=`, and
-through `fastbp.Predictor`, which packs the weights once) against ONNX Runtime running the same network (exported by `MLP.to_onnx`) and PyTorch
-(`inference_mode`, the network from `to_torch`), float32, on the same threads, at batch 1, 64
+through `fastbp.Predictor`, which packs the weights once) against ONNX Runtime running the same
+network (exported by `MLP.to_onnx`) and PyTorch (`inference_mode`, the network from
+`to_torch`), float32, on the same threads, at batch 1, 64
 and 4096. Interleaved repeats, medians of rows/s; a results file
 in bench/results/ like compare.py's.
 
@@ -88,6 +89,7 @@ def main(argv=None):
         calls = {"fastbp": net.predict,
                  "fastbp out=": lambda x, out=out: net.predict(x, out=out),
                  "fastbp Predictor out=": lambda x, out=out: frozen.predict(x, out=out), **peers}
+        np.testing.assert_array_equal(frozen.predict(x), want)
         for name, call in peers.items():  # the same function, or the comparison means nothing
             np.testing.assert_allclose(call(x), want, rtol=1e-4, atol=1e-5, err_msg=name)
         rates: dict = {name: [] for name in calls}

@@ -174,7 +174,8 @@ def optimizer_table(record, name):
 
 
 def predict_modes(median):
-    """fastbp's modes (predict, and predict into a given array) and the peers of a predict run."""
+    """fastbp's modes (predict, into a given array, through a Predictor) and the peers of a
+    predict run."""
     modes = [p for p in median if p.startswith("fastbp")]
     return modes, [p for p in median if p not in modes]
 

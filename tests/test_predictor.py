@@ -4,7 +4,9 @@ values), at every SIMD level, both dtypes, odd widths and batches, on 1, 2 and 3
 threaded path taken, for bfloat16 products and sparse input; it must not follow the model; and
 bad input gets the same clear errors as MLP.predict."""
 
+import gc
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -56,13 +58,16 @@ def test_snapshot_does_not_follow_the_model():
     net.weights[0][...] = 0
     assert not np.allclose(net.predict(X), before)
     np.testing.assert_array_equal(frozen.predict(X), before)
-    del net  # the predictor holds its own copy
+    gone = weakref.ref(net)
+    del net  # the predictor holds its own copy, not the model
+    gc.collect()
+    assert gone() is None
     np.testing.assert_array_equal(frozen.predict(X), before)
 
 
 def test_after_a_change_of_simd_level():
-    """Packed for one level's kernels, the weights are packed per call at another: same
-    snapshot, same outputs up to that level's rounding."""
+    """Packed for one level's kernels, the weights are packed per call at another, with the
+    same blocking as the model's own predict at that level: the same outputs."""
     levels = fastbp._core.available_simd_levels()
     rng = np.random.default_rng(7)
     X = rng.normal(size=(64, 129)).astype(np.float32)
@@ -72,7 +77,7 @@ def test_after_a_change_of_simd_level():
     try:
         for level in levels:
             fastbp._core.set_simd_level(level)
-            assert_close(frozen.predict(X), net.predict(X), np.float32, f"at level {level}")
+            np.testing.assert_array_equal(frozen.predict(X), net.predict(X), err_msg=level)
     finally:
         fastbp._core.set_simd_level(best)
 

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "allocation.hpp"
 #include "bfloat16.hpp"
 #include "descriptors.hpp"
 #include "kernels/kernel_table.hpp"
@@ -131,9 +132,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
       std::ptrdiff_t pc = 0;
       do {  // 4th loop: k-blocks (one pass even when k == 0, for the epilogue)
         const std::ptrdiff_t kc = std::min(KC, k - pc);
-        if (b_prepacked) {
-          // (nothing to pack: the panels of this k-block start pc rows into each full-k panel)
-        } else if (pack_b) {
+        if (pack_b) {
           share(n_panels, begin, end);
           // B with contiguous rows is packed a few rows of every panel of the share at a time,
           // so its rows are read in memory order: panel by panel, 64 bytes from each of kc rows
@@ -147,7 +146,7 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
                           packed_b + jp * kc * nr + p * nr);
           for (std::ptrdiff_t jp = begin; jp < end; ++jp)
             round_panel(b.bfloat16, packed_b + jp * kc * nr, kc * nr);
-        } else if (nc % nr != 0 && tid == 0) {
+        } else if (!b_prepacked && nc % nr != 0 && tid == 0) {
           const std::ptrdiff_t j_edge = nc / nr * nr;
           kern.pack_b(b, pc, kc, jc + j_edge, nc - j_edge, b_edge);
         }
@@ -156,7 +155,8 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
         kernels::MacroBlock<T> blk{};
         blk.n = nc;
         blk.kc = kc;
-        blk.b_packed = b_prepacked ? b.panels + jc * k + pc * nr : packed_b;
+        // (panel jc / nr starts (jc / nr) * nr * k in: NC, hence jc, is a multiple of nr)
+        blk.b_packed = b_prepacked ? b.panels + (jc / nr) * nr * k + pc * nr : packed_b;
         blk.b_panel_stride = b_prepacked ? k * nr : kc * nr;
         blk.b_base = pack_b || b_prepacked ? nullptr : b.data + b.row(pc) * b.row_stride + jc;
         blk.b_rs = b.row_stride;
@@ -198,17 +198,14 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
 }
 
 template <typename T>
-std::size_t panels_size(std::ptrdiff_t k, std::ptrdiff_t n) {
-  const std::ptrdiff_t nr = kernels::kernel_table<T>().nr;
-  return std::size_t((n + nr - 1) / nr * nr * std::max<std::ptrdiff_t>(k, 1));
-}
-
-template <typename T>
-const void* pack_b_panels(std::ptrdiff_t k, std::ptrdiff_t n, const MatrixView<T>& b, T* panels) {
+const void* pack_b_panels(std::ptrdiff_t k, std::ptrdiff_t n, const MatrixView<T>& b,
+                          AlignedVector<T>& panels) {
   const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
   const std::ptrdiff_t nr = kern.nr;
+  assign_or_explain(panels, std::size_t((n + nr - 1) / nr * nr * std::max<std::ptrdiff_t>(k, 1)),
+                    T(0), "the packed weights");
   for (std::ptrdiff_t j = 0; j < n; j += nr) {
-    T* panel = panels + j * k;  // panel j / nr, of k rows of nr
+    T* panel = panels.data() + j * k;  // panel j / nr, of k rows of nr
     kern.pack_b(b, 0, k, j, std::min(nr, n - j), panel);
     round_panel(b.bfloat16, panel, k * nr);
   }
@@ -279,11 +276,9 @@ FASTBP_INSTANTIATE_GEMM(double, BackwardDataEpilogue)
 FASTBP_INSTANTIATE_GEMM(float, BackwardWeightsEpilogue)
 FASTBP_INSTANTIATE_GEMM(double, BackwardWeightsEpilogue)
 #undef FASTBP_INSTANTIATE_GEMM
-template std::size_t panels_size<float>(std::ptrdiff_t, std::ptrdiff_t);
-template std::size_t panels_size<double>(std::ptrdiff_t, std::ptrdiff_t);
 template const void* pack_b_panels<float>(std::ptrdiff_t, std::ptrdiff_t, const MatrixView<float>&,
-                                          float*);
+                                          AlignedVector<float>&);
 template const void* pack_b_panels<double>(std::ptrdiff_t, std::ptrdiff_t,
-                                           const MatrixView<double>&, double*);
+                                           const MatrixView<double>&, AlignedVector<double>&);
 
 }  // namespace fastbp::detail

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "aligned_allocator.hpp"
 #include "fastbp/activation.hpp"
 #include "kernels/kernel_table.hpp"
 #include "matrix_view.hpp"
@@ -73,13 +74,13 @@ void gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const MatrixView
           const MatrixView<T>& b, T* c, std::ptrdiff_t ldc, const Epilogue& epilogue);
 
 // B (k, n) packed once into the running kernels' full-k panels of nr columns, the last one
-// zero-padded (and rounded to bfloat16 when b says so), for products that pass the result as
-// b.with_panels(...): a frozen model's weights, packed once instead of on every call.
+// zero-padded (and rounded to bfloat16 when b says so), for products that pass them as
+// b.with_panels(panels.data(), <the returned kernels>): a frozen model's weights, packed once
+// instead of on every call. One look at the kernel table sizes and packs, so a change of SIMD
+// level on another thread cannot pair a buffer sized for one nr with the panels of another.
 template <typename T>
-std::size_t panels_size(std::ptrdiff_t k, std::ptrdiff_t n);  // for the running kernels
-// Returns the kernels they were packed for (b.with_panels' second argument).
-template <typename T>
-const void* pack_b_panels(std::ptrdiff_t k, std::ptrdiff_t n, const MatrixView<T>& b, T* panels);
+const void* pack_b_panels(std::ptrdiff_t k, std::ptrdiff_t n, const MatrixView<T>& b,
+                          AlignedVector<T>& panels);
 
 // The plain triple loop with the same epilogue: what the driver is tested against.
 template <typename T, typename Epilogue>

@@ -22,11 +22,6 @@
 
 namespace fastbp::detail {
 
-// Forward through all layers for n samples (rows[i] of X, or row i). Layer l's output goes to
-// outputs[l], its pre-activation to preactivations[l] where given; the last layer leaves its
-// logits for the loss layer when `leave_logits`, else applies the output activation (softmax
-// too). Sparse X goes through the sparse first layer. With arch.bfloat16_operands every product
-// reads its operands rounded to bfloat16 (the GEMM's packing rounds them).
 // Every W[l] packed once by pack_b_panels for the kernels `packed_for` (a Predictor's).
 template <typename T>
 struct WeightPanels {
@@ -34,6 +29,12 @@ struct WeightPanels {
   const void* packed_for = nullptr;
 };
 
+// Forward through all layers for n samples (rows[i] of X, or row i). Layer l's output goes to
+// outputs[l], its pre-activation to preactivations[l] where given; the last layer leaves its
+// logits for the loss layer when `leave_logits`, else applies the output activation (softmax
+// too). Sparse X goes through the sparse first layer. With arch.bfloat16_operands every product
+// reads its operands rounded to bfloat16 (the GEMM's packing rounds them). With weight_panels
+// (a Predictor's) the products read W[l] from its panels instead of packing it.
 template <typename T>
 void forward(const Architecture& arch, const Parameters<T>& p, const Inputs<T>& X,
              const std::int64_t* rows, std::ptrdiff_t n, T* const* outputs,

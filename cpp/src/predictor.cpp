@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "aligned_allocator.hpp"
 #include "checks.hpp"
 #include "gemm.hpp"
 #include "locks.hpp"
@@ -20,28 +19,34 @@ struct Predictor<T>::Impl {
 
 template <typename T>
 Predictor<T>::Predictor(const Network<T>& source) {
-  const typename Network<T>::Impl& from = *source.impl_;
-  detail::InferenceLock lock(from.guard);
   impl_ =
-      std::make_unique<Impl>(Impl{Network<T>(from.arch.layers, source.hidden(), source.output(),
+      std::make_unique<Impl>(Impl{Network<T>(source.layers(), source.hidden(), source.output(),
                                              source.loss_function(), 0, source.matmul_precision()),
                                   {},
                                   {}});
   Network<T>& net = impl_->network;
-  std::copy(source.parameters(), source.parameters() + source.n_parameters(), net.parameters());
+  {
+    // Only the copy waits for (and holds off) training: the packing reads the snapshot.
+    detail::InferenceLock lock(source.impl_->guard);
+    std::copy(source.parameters(), source.parameters() + source.n_parameters(), net.parameters());
+  }
   const detail::Architecture& arch = net.impl_->arch;
   const std::size_t L = arch.n_weight_layers();
   impl_->panels.resize(L);
   impl_->view.layer.resize(L);
   for (std::size_t l = 0; l < L; ++l) {
     const std::ptrdiff_t n_in = arch.layers[l], n_out = arch.layers[l + 1];
-    detail::assign_or_explain(impl_->panels[l], detail::panels_size<T>(n_in, n_out), T(0),
-                              "the predictor's packed weights");
-    impl_->view.packed_for = detail::pack_b_panels<T>(
+    const void* packed_for = detail::pack_b_panels<T>(
         n_in, n_out,
         detail::row_major<T>(net.parameters() + net.weight_offset(l), n_out)
             .at_bfloat16(arch.bfloat16_operands),
-        impl_->panels[l].data());
+        impl_->panels[l]);
+    // After a change of SIMD level between two layers, no panels are used at all rather than
+    // some packed for kernels other than the recorded ones.
+    if (l == 0)
+      impl_->view.packed_for = packed_for;
+    else if (packed_for != impl_->view.packed_for)
+      impl_->view.packed_for = nullptr;
     impl_->view.layer[l] = impl_->panels[l].data();
   }
 }

@@ -40,7 +40,9 @@ template <typename T>
 void test_matches_network(const std::string& level,
                           fastbp::MatmulPrecision precision = fastbp::MatmulPrecision::native) {
   const std::vector<std::vector<std::ptrdiff_t>> shapes = {
-      {1, 1}, {7, 17, 3}, {129, 65, 7, 1}, {37, 300, 70, 10}, {784, 256, 128, 10}};
+      {1, 1},        {7, 17, 3}, {129, 65, 7, 1}, {37, 300, 70, 10}, {784, 256, 128, 10},
+      {5, 2100, 3},     // n beyond a column panel (nc) at every level
+      {1100, 300, 2}};  // k-blocks on a team too (k * n beyond the shared-panel budget)
   for (const auto& layers : shapes)
     for (const std::ptrdiff_t n : {1, 7, 129, 300})
       for (const int threads : {1, 2, 3}) {

@@ -20,6 +20,16 @@ from .progress import EpochProgress
 _NO_RATE = object()
 
 
+def samples(X, dtype: np.dtype, n_in: int, name: str = "X") -> np.ndarray | check.SparseRows:
+    """X as the core takes it: a C-contiguous array, or a scipy.sparse matrix's rows."""
+    ready = check.ready_matrix(X, dtype, n_in)
+    if ready is not None:
+        return ready
+    if check.is_sparse(X) or isinstance(X, check.SparseRows):
+        return check.sparse_rows(name, X, dtype, n_cols=n_in)
+    return check.matrix(name, X, dtype, n_cols=n_in)
+
+
 class MLP:
     """A multilayer perceptron trained by backpropagation in fused C++ kernels.
 
@@ -168,13 +178,7 @@ class MLP:
 
     # -- inputs ---------------------------------------------------------------------------
     def _X(self, X, name="X") -> np.ndarray | check.SparseRows:
-        """X as the core takes it: a C-contiguous array, or a scipy.sparse matrix's rows."""
-        ready = check.ready_matrix(X, self._dtype, self._n_in)
-        if ready is not None:
-            return ready
-        if check.is_sparse(X) or isinstance(X, check.SparseRows):
-            return check.sparse_rows(name, X, self._dtype, n_cols=self._n_in)
-        return check.matrix(name, X, self._dtype, n_cols=self._n_in)
+        return samples(X, self._dtype, self._n_in, name)
 
     def _T(self, T, n, name="T") -> tuple[np.ndarray | None, np.ndarray | None]:
         loss = self._net.loss_name

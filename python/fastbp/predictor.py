@@ -6,19 +6,19 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .mlp import MLP
+from .mlp import MLP, samples
 
 
 class Predictor:
     """``predict`` of a snapshot of a model, with every weight matrix packed once.
 
-    `MLP.predict` copies each weight matrix into the matrix kernels' panels on every call, since
-    the model's weights may change between calls (training, or writes through ``weights``). A
-    Predictor takes a copy of the parameters and packs them once, as ONNX Runtime and oneDNN do
-    with constant weights: a serving loop then skips that copy, a tenth of a batch of 64 rows of
-    [784, 256, 128, 10]. Later changes to the model do not reach it: build a new one after
-    training more. Its outputs equal the model's ``predict`` at the time it was built, to the bit.
-    Safe to call from several threads at once.
+    `MLP.predict` copies a layer's weight matrix into the matrix kernels' panels on each call of
+    more than a dozen rows (when it has 4096 entries or more), since the model's weights may
+    change between calls (training, or writes through ``weights``). A Predictor takes a copy of
+    the parameters and packs them once, as ONNX Runtime and oneDNN do with constant weights, and
+    a serving loop skips that copy. Later changes to the model do not reach it, nor does it keep
+    the model alive: build a new one after training more. Its outputs equal the model's
+    ``predict`` at the time it was built, to the bit. Safe to call from several threads at once.
 
     Examples
     --------
@@ -38,7 +38,6 @@ class Predictor:
             raise TypeError(f"model: expected a fastbp.MLP, got {type(model).__name__}")
         core_class = _core.Predictor32 if model.dtype == np.float32 else _core.Predictor64
         self._core = core_class(model._net)
-        self._X = model._X  # (depends only on the dtype and the input width, which stay)
         self.layers: list[int] = list(model.layers)
         self.dtype: np.dtype = model.dtype
 
@@ -57,4 +56,6 @@ class Predictor:
         (4, 1)
         """
         ready = self._core.ready_predict(X, out)
-        return ready if ready is not None else self._core.predict(self._X(X), out)
+        if ready is not None:
+            return ready
+        return self._core.predict(samples(X, self.dtype, self.layers[0]), out)

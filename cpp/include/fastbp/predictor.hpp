@@ -1,7 +1,9 @@
 // A network frozen for inference: a snapshot of its parameters with every weight matrix packed
 // once into the matrix kernels' panels, as ONNX Runtime and oneDNN prepack constant weights.
-// Network::predict packs W on every call, since its weights may change between calls (training,
-// or writes through parameters()); a Predictor's cannot, so it skips that copy of W per layer.
+// Network::predict packs a layer's W on each call of more than a dozen rows (unless W is under
+// 4096 entries: then it is read in place), since its weights may change between calls; a
+// Predictor's cannot, so it skips that copy. One sample of a model of up to 2^18 parameters
+// takes the online kernels either way, which read W in place.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +21,7 @@ class Predictor {
   // Waits for a training call on the network to finish, as predict does.
   explicit Predictor(const Network<T>& network);
   ~Predictor();
-  Predictor(Predictor&&) noexcept;
+  Predictor(Predictor&&) noexcept;  // (a moved-from Predictor may only be destroyed or assigned)
   Predictor& operator=(Predictor&&) noexcept;
   Predictor(const Predictor&) = delete;
   Predictor& operator=(const Predictor&) = delete;
