@@ -138,6 +138,21 @@ py::array predict_into(const Model<T>& net, const fastbp::Inputs<T>& X, py::ssiz
   return result;
 }
 
+// predict and ready_predict, the same for a Network and a Predictor.
+template <template <typename> class Model, typename T>
+py::array predict_call(const Model<T>& model, const py::object& X_in, const py::object& out) {
+  const BoundInputs<T> X = bind_inputs<T>(X_in, "X", model.layers().front());
+  return predict_into(model, X.inputs, X.n, {py::array(X.dense), py::array(X.values)}, out);
+}
+template <template <typename> class Model, typename T>
+py::object ready_predict_call(const Model<T>& model, const py::object& X_in,
+                              const py::object& out) {
+  const std::optional<py::array> X = ready_samples(model, X_in);
+  if (!X) return py::none();
+  return predict_into(model, fastbp::Inputs<T>(static_cast<const T*>(X->data())), X->shape(0), {*X},
+                      out);
+}
+
 template <typename T>
 void bind_network(py::module_& m, const char* class_name) {
   using Net = fastbp::Network<T>;
@@ -199,27 +214,13 @@ void bind_network(py::module_& m, const char* class_name) {
           "([W[l]], [b[l]]): views of `flat`, an array laid out like parameters().")
       .def("weight_offset", &Net::weight_offset)
       .def("bias_offset", &Net::bias_offset)
-      .def(
-          "predict",
-          [](const Net& net, const py::object& X_in, const py::object& out) {
-            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", net.layers().front());
-            return predict_into(net, X.inputs, X.n, {py::array(X.dense), py::array(X.values)},
-                                out);
-          },
-          py::arg("X"), py::arg("out") = py::none())
+      .def("predict", &predict_call<fastbp::Network, T>, py::arg("X"), py::arg("out") = py::none())
       // The ready_* calls do the work of the call of the same name when every array already is
       // what the core reads in place (ready_array), and return None otherwise, so that the
       // package checks and converts with its own messages: a call on one sample costs about a
       // microsecond instead of several.
-      .def(
-          "ready_predict",
-          [](const Net& net, const py::object& X_in, const py::object& out) -> py::object {
-            const std::optional<py::array> X = ready_samples(net, X_in);
-            if (!X) return py::none();
-            return predict_into(net, fastbp::Inputs<T>(static_cast<const T*>(X->data())),
-                                X->shape(0), {*X}, out);
-          },
-          py::arg("X"), py::arg("out") = py::none())
+      .def("ready_predict", &ready_predict_call<fastbp::Network, T>, py::arg("X"),
+           py::arg("out") = py::none())
       .def(
           "ready_loss",
           [](const Net& net, const py::object& X_in, const py::object& target) -> py::object {
@@ -274,8 +275,7 @@ void bind_network(py::module_& m, const char* class_name) {
             py::gil_scoped_release release;
             return net.loss(X.inputs, n, t.targets);
           },
-          py::arg("X"), py::arg("values"), py::arg("labels"),
-          py::arg("sample_weight") = py::none())
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("sample_weight") = py::none())
       .def(
           "gradients",
           [targets_of](Net& net, const py::object& X_in, const py::object& values,
@@ -292,8 +292,7 @@ void bind_network(py::module_& m, const char* class_name) {
             }
             return py::make_tuple(grad, loss);
           },
-          py::arg("X"), py::arg("values"), py::arg("labels"),
-          py::arg("sample_weight") = py::none(),
+          py::arg("X"), py::arg("values"), py::arg("labels"), py::arg("sample_weight") = py::none(),
           "Returns (flat gradient laid out like parameters(), loss).")
       .def(
           "flat_parameters",
@@ -331,8 +330,7 @@ void bind_network(py::module_& m, const char* class_name) {
             return py::make_tuple(loss, grad);
           },
           py::arg("parameters"), py::arg("X"), py::arg("values"), py::arg("labels"),
-          py::arg("l2") = 0.0, py::arg("loss_scale") = 1.0,
-          py::arg("sample_weight") = py::none(),
+          py::arg("l2") = 0.0, py::arg("loss_scale") = 1.0, py::arg("sample_weight") = py::none(),
           "(objective, gradient) at the flat parameters (which the network takes): see "
           "fastbp/objective.hpp.")
       .def(
@@ -400,7 +398,8 @@ void bind_network(py::module_& m, const char* class_name) {
               if (PyErr_CheckSignals() != 0) throw py::error_already_set();
             };
             fastbp::DataParallel<T> replicas;
-            if (!data_parallel.is_none()) replicas = data_parallel_of<T>(data_parallel.cast<py::dict>());
+            if (!data_parallel.is_none())
+              replicas = data_parallel_of<T>(data_parallel.cast<py::dict>());
             std::vector<fastbp::EpochLog> logs;
             {
               py::gil_scoped_release release;
@@ -431,22 +430,10 @@ void bind_predictor(py::module_& m, const char* class_name) {
            }),
            py::arg("network"))
       .def_property_readonly("layers", &Predictor::layers)
-      .def(
-          "predict",
-          [](const Predictor& p, const py::object& X_in, const py::object& out) {
-            const BoundInputs<T> X = bind_inputs<T>(X_in, "X", p.layers().front());
-            return predict_into(p, X.inputs, X.n, {py::array(X.dense), py::array(X.values)}, out);
-          },
-          py::arg("X"), py::arg("out") = py::none())
-      .def(
-          "ready_predict",
-          [](const Predictor& p, const py::object& X_in, const py::object& out) -> py::object {
-            const std::optional<py::array> X = ready_samples(p, X_in);
-            if (!X) return py::none();
-            return predict_into(p, fastbp::Inputs<T>(static_cast<const T*>(X->data())), X->shape(0),
-                                {*X}, out);
-          },
-          py::arg("X"), py::arg("out") = py::none());
+      .def("predict", &predict_call<fastbp::Predictor, T>, py::arg("X"),
+           py::arg("out") = py::none())
+      .def("ready_predict", &ready_predict_call<fastbp::Predictor, T>, py::arg("X"),
+           py::arg("out") = py::none());
 }
 
 }  // namespace
