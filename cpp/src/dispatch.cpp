@@ -54,13 +54,14 @@ int find_level(std::string name) {
   return -1;
 }
 
-#define FASTBP_KERNEL_TABLE(isa, T, nr, nc)                                                      \
-  KernelTable<T> {                                                                               \
-    isa::kIsa.mr, nr, isa::kIsa.kc, isa::kIsa.mc, nc, &isa::gemm_forward<T>,                     \
-        &isa::gemm_backward_data<T>, &isa::gemm_backward_weights<T>, &isa::pack_a<T>,            \
-        &isa::pack_b<T>, &isa::online_forward<T>, &isa::online_backward_sgd<T>,                  \
-        &isa::online_backward_rule<T>, &isa::online_backward_gradient<T>, &isa::apply_update<T>, \
-        &isa::all_finite<T>, &isa::sparse_forward<T>, &isa::sparse_scatter<T>                    \
+#define FASTBP_KERNEL_TABLE(isa, T, nr, nc)                                            \
+  KernelTable<T> {                                                                     \
+    isa::kIsa.mr, nr, isa::kIsa.kc, isa::kIsa.mc, nc, &isa::gemm_forward<T>,           \
+        &isa::gemm_backward_data<T>, &isa::gemm_backward_weights<T>, &isa::pack_a<T>,  \
+        &isa::pack_b<T>, &isa::online_forward<T>, &isa::online_backward_sgd<T>,        \
+        &isa::online_first_layer_pass<T>, &isa::online_backward_rule<T>,               \
+        &isa::online_backward_gradient<T>, &isa::apply_update<T>, &isa::all_finite<T>, \
+        &isa::sparse_forward<T>, &isa::sparse_scatter<T>                               \
   }
 #define FASTBP_SIMD_KERNEL_SET(isa)                                                              \
   KernelSet {                                                                                    \
@@ -83,6 +84,7 @@ KernelTable<T> reference_table() {
           &pack_b<T>,
           &online_forward<T>,
           &online_backward_sgd<T>,
+          &online_first_layer_pass<T>,
           &online_backward_rule<T>,
           &online_backward_gradient<T>,
           &apply_update<T>,

@@ -488,7 +488,28 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
       const Optimizer full = optimizer_for(double(batch)), last = optimizer_for(double(last_rows));
       detail::StepPlan<T> full_plan = m.plan_step(full, lr);
       detail::StepPlan<T> last_plan = last_rows == batch ? full_plan : m.plan_step(last, lr);
-      for (std::ptrdiff_t start = 0; start < n; start += batch) {
+      // Online training of a network large enough for a team or for grouped updates of W[0]
+      // runs in runs of samples (m.online_steps), a few milliseconds of steps between checks.
+      const bool online = batch == 1 && !X.is_sparse() && options.l2 == 0 && !counts_steps;
+      const int team = online ? m.online_team_threads(full_plan) : 1;
+      const bool in_runs = online && (team > 1 || m.online_grouped(full_plan));
+      const std::ptrdiff_t run =
+          std::max<std::ptrdiff_t>(64, std::ptrdiff_t(4.0e8 / (6.0 * double(n_parameters))));
+      full_plan.refuse_non_finite_loss = options.stop_on_divergence;
+      for (std::ptrdiff_t start = 0; in_runs && start < n; start += run) {
+        if (between_batches) check_interval.tick(between_batches);
+        const std::ptrdiff_t count = std::min(run, n - start);
+        const T* after =
+            start + count < n ? X.dense + order[std::size_t(start + count)] * n_in : nullptr;
+        std::ptrdiff_t stopped_at = count;
+        try {
+          loss_sum += m.online_steps(X.dense, order.data() + start, count, after, targets,
+                                     full_plan, fusion, team, stopped_at);
+        } catch (const detail::NonFiniteLoss& e) {
+          diverged(epoch, start + stopped_at + 1, e.describe());
+        }
+      }
+      for (std::ptrdiff_t start = 0; !in_runs && start < n; start += batch) {
         if (between_batches) check_interval.tick(between_batches);
         const std::ptrdiff_t rows = std::min(batch, n - start);
         const double divisor = targets.weights

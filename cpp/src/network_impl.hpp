@@ -47,6 +47,12 @@ struct FirstLayerFusion {
 // Below this much work per member, a team costs a one-sample forward pass more than it saves:
 // its start and a barrier per layer are a few microseconds.
 inline constexpr double kOnlineInferenceMinFlopsPerThread = 1.0e5;
+// W[0] of at least this many weights is updated a group at a time by plain online SGD (below it,
+// W[0] stays in L1 and the group's bookkeeping costs more than it saves).
+inline constexpr std::ptrdiff_t kOnlineGroupMinWeights = 4096;
+// Online training runs one team over many samples, so only its barriers (2L - 1 per sample of L
+// layers, a few hundred nanoseconds each) weigh against a member's share of each step.
+inline constexpr double kOnlineTrainingMinFlopsPerThread = 1.0e5;
 
 template <typename T>
 struct NetworkImpl {
@@ -73,8 +79,9 @@ struct NetworkImpl {
     refresh_state_views();
   }
 
-  // Batch-1 steps go through the online kernels (single-threaded) unless the network is large
-  // enough for the threaded GEMMs to win: up to 2^18 parameters, W stays in L2.
+  // Batch-1 steps go through the online kernels (on one thread, but for fit's runs of samples,
+  // online_steps) unless the network is large enough for the threaded GEMMs to win: up to 2^18
+  // parameters, W stays in L2.
   // The online kernels multiply in T: bfloat16 products take the GEMM driver, which rounds.
   bool use_online_kernels() const {
     if (arch.bfloat16_operands) return false;
@@ -214,6 +221,144 @@ struct NetworkImpl {
     return weights > 0 ? total / weights : 0.0;
   }
 
+  // Whether the online kernels fuse this plan's update into the backward pass. Plain SGD with
+  // weight decay has no fused online kernel; it goes row by row through its rule.
+  static bool online_fused(const StepPlan<T>& plan) {
+    return plan.update == WeightUpdate::momentum ||
+           (plan.update == WeightUpdate::sgd && plan.keep == T(1));
+  }
+
+  // How many threads online training of this network gets, when a plan can take the chunked
+  // path (online_steps).
+  int online_team_threads(const StepPlan<T>& plan) const {
+    if (!online_fused(plan) || !use_online_kernels()) return 1;
+    return threads_for_work(6.0 * double(params.values.size()), kOnlineTrainingMinFlopsPerThread);
+  }
+
+  // Whether plain online SGD updates W[0] a group at a time (kernels::kOnlineGroup): when the
+  // plan is plain SGD and W[0] is too large for L1, where the one-sample step's sweeps of W[0]
+  // are bound by the cache they stream from.
+  bool online_grouped(const StepPlan<T>& plan) const {
+    return plan.update == WeightUpdate::sgd && plan.keep == T(1) && use_online_kernels() &&
+           arch.layers[0] * arch.layers[1] >= kOnlineGroupMinWeights;
+  }
+
+  // Online training of the samples order[0, count) of X, each step online_step's fused SGD or
+  // momentum step, on a team of `threads` (one is fine): every layer shared out over the members
+  // (online_forward, online_backward_sgd), each member with its own copy of the loss layer, and
+  // with online_grouped plans W[0] updated a group of samples at a time. One team for them all:
+  // starting one per sample would cost more than a step. `after`: the sample trained after
+  // these, whose first-layer product an ungrouped step fuses into the last update (or null).
+  // Returns the sum of the losses. A non-finite loss, when the plan refuses it, stops the steps
+  // before that sample changes anything and throws NonFiniteLoss; `stopped_at` says which.
+  double online_steps(const T* X, const std::int64_t* order, std::ptrdiff_t count, const T* after,
+                      const Targets<T>& t, const StepPlan<T>& plan, FirstLayerFusion<T>& fusion,
+                      int threads, std::ptrdiff_t& stopped_at) {
+    constexpr int G = kernels::kOnlineGroup;
+    workspace.reserve(arch, 1);
+    const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
+    const std::size_t L = arch.n_weight_layers();
+    const std::ptrdiff_t n_in = arch.layers[0], hidden = arch.layers[1], n_out = arch.layers[L];
+    const bool grouped = online_grouped(plan);
+    // Ungrouped: the fused next product; grouped: the group's products, its deltas, and the
+    // corrected product of the sample in hand.
+    const std::size_t group_size = std::size_t((2 * G + 1) * hidden);
+    if (fusion.product.size() < group_size)
+      assign_or_explain(fusion.product, group_size, T(0), "the online first-layer buffers");
+    T* product = fusion.product.data();
+    T* group_deltas = product + G * hidden;
+    T* corrected = group_deltas + G * hidden;
+    // Each member's logits, output delta, group coefficients and scaled inputs, a cache line
+    // apart.
+    const std::ptrdiff_t stride = (2 * n_out + G * G + (grouped ? G * n_in : 0) + 15) / 16 * 16;
+    if (team_scratch_.size() < std::size_t(threads * stride))
+      assign_or_explain(team_scratch_, std::size_t(threads * stride), T(0),
+                        "the online team's buffers");
+    const bool known = !grouped && fusion.product_of == X + order[0] * n_in;
+    const kernels::OnlineNet<T> net = online_net();
+    double loss_sum = 0, refused = 0;
+    stopped_at = count;
+    run_team(threads, 0, [&](int member, int team) {
+      kernels::OnlineNet<T> share = net;
+      share.share_index = member;
+      share.share_count = team;
+      share.between_layers = &team_barrier;
+      T* z = team_scratch_.data() + member * stride;
+      T* delta = z + n_out;
+      T* coefficients = delta + n_out;
+      const auto input = [&](std::ptrdiff_t i) { return X + order[i] * n_in; };
+      // One sample's step given its first-layer product; false when its loss is refused.
+      const auto step = [&](std::ptrdiff_t i, const T* first_product, const T* next_x) {
+        kern.online_forward(share, input(i), first_product);
+        team_barrier(team);  // the logits are complete
+        std::copy(net.outputs[L - 1], net.outputs[L - 1] + n_out, z);
+        // One layer has no barrier in its backward pass: the logits must be read before the
+        // next sample's forward pass overwrites them.
+        if (L == 1) team_barrier(team);
+        const double loss = online_loss(order + i, t, z, delta);
+        if (plan.refuse_non_finite_loss && !std::isfinite(loss)) {
+          if (member == 0) stopped_at = i, refused = loss;
+          return false;  // every member computed the same loss
+        }
+        kern.online_backward_sgd(share, input(i), delta, plan.lr, plan.mu, next_x,
+                                 next_x ? product : nullptr);
+        if (member == 0) loss_sum += loss;
+        return true;
+      };
+      if (!grouped) {
+        for (std::ptrdiff_t i = 0; i < count; ++i)
+          if (!step(i, i > 0 || known ? product : nullptr, i + 1 < count ? input(i + 1) : after))
+            break;
+        return;
+      }
+      // This member's columns of W[0]: all that it reads and writes of the group's buffers.
+      const auto [c_begin, c_end] = kernels::member_columns(hidden, kern.nr, member, team);
+      const T* group_x[G];
+      const T* next_x[G];
+      kernels::OnlineGroupPass<T> pass{plan.lr};
+      pass.next_products = product;
+      pass.next_coefficients = coefficients;
+      pass.scaled = coefficients + G * G;
+      pass.pending_delta = group_deltas;
+      const auto gather = [&](std::ptrdiff_t first, const T** xs) {
+        const int n = int(std::min<std::ptrdiff_t>(G, count - first));
+        for (int k = 0; k < n; ++k) xs[k] = input(first + k);
+        return n;
+      };
+      pass.next = gather(0, next_x);
+      pass.next_x = next_x;
+      kern.online_first_layer_pass(share, pass);
+      for (std::ptrdiff_t first = 0; first < count; first += G) {
+        const int n = pass.next;
+        std::copy(next_x, next_x + n, group_x);
+        for (int r = 0; r < n; ++r) {
+          // x_r W[0] before the group's updates, plus the earlier samples' corrections.
+          for (std::ptrdiff_t c = c_begin; c < c_end; ++c) {
+            T p = product[r * hidden + c];
+            for (int s = 0; s < r; ++s) p += coefficients[r * G + s] * group_deltas[s * hidden + c];
+            corrected[c] = p;
+          }
+          share.first_layer_delta = group_deltas + r * hidden;
+          if (!step(first + r, corrected, nullptr)) {
+            // The earlier samples' updates of W[0] still stand.
+            pass.pending = r;
+            pass.pending_x = group_x;
+            pass.next = 0;
+            kern.online_first_layer_pass(share, pass);
+            return;
+          }
+        }
+        pass.pending = n;
+        pass.pending_x = group_x;
+        pass.next = first + G < count ? gather(first + G, next_x) : 0;
+        kern.online_first_layer_pass(share, pass);
+      }
+    });
+    fusion.product_of = !grouped && stopped_at == count ? after : nullptr;
+    if (stopped_at < count) throw NonFiniteLoss{refused};
+    return loss_sum;
+  }
+
  private:
   std::vector<T*> layer_weights_, layer_biases_;
   std::vector<T*> gradient_weights_, gradient_biases_;  // online_gradient's per-layer targets
@@ -226,6 +371,7 @@ struct NetworkImpl {
     return rest;
   }
   std::vector<kernels::StatePointers<T>> weight_state_, bias_state_;
+  AlignedVector<T> team_scratch_;  // online_steps's per-member buffers
 
   // The optimizer state of each layer's W and b, for the online kernels.
   void refresh_state_views() {
@@ -253,14 +399,17 @@ struct NetworkImpl {
             {workspace.delta[0], workspace.delta[1]}};
   }
 
-  // The loss of the sample whose forward pass the workspace holds, and its output delta.
-  // A sample's weight cancels in a batch of one, except a zero weight: no loss, no gradient.
-  double online_loss(const std::int64_t* rows, const Targets<T>& t, T* output_delta) const {
-    const std::size_t L = arch.n_weight_layers();
+  // The loss of one sample from its logits z (which the loss may overwrite), and its output
+  // delta. A sample's weight cancels in a batch of one, except a zero weight: no loss, no
+  // gradient.
+  double online_loss(const std::int64_t* rows, const Targets<T>& t, T* z, T* output_delta) const {
     const double weight = weight_sum(t, rows, 1);
     const double inverse = weight > 0 ? 1.0 / weight : 0.0;
-    return inverse * output_loss(arch.output, arch.loss, 1, arch.layers[L],
-                                 workspace.outputs[L - 1], t, rows, output_delta, inverse);
+    return inverse * output_loss(arch.output, arch.loss, 1, arch.layers.back(), z, t, rows,
+                                 output_delta, inverse);
+  }
+  double online_loss(const std::int64_t* rows, const Targets<T>& t, T* output_delta) const {
+    return online_loss(rows, t, workspace.outputs[arch.n_weight_layers() - 1], output_delta);
   }
 
   // The gradient of one sample's loss into `gradient` (laid out like the parameters), through
@@ -302,10 +451,7 @@ struct NetworkImpl {
       if (fusion) fusion->product_of = nullptr;
       throw NonFiniteLoss{loss};
     }
-    // Plain SGD with weight decay has no fused online kernel; it goes row by row.
-    const bool fused = plan.update == WeightUpdate::momentum ||
-                       (plan.update == WeightUpdate::sgd && plan.keep == T(1));
-    if (fused) {
+    if (online_fused(plan)) {
       if (fusion && fusion->product.empty())
         assign_or_explain(fusion->product, std::size_t(arch.layers[1]), T(0),
                           "the fused first-layer product");

@@ -229,6 +229,35 @@ struct OnlineNet {
   // layer's columns and calls between_layers (a team barrier) before the next layer reads them.
   int share_index = 0, share_count = 1;
   void (*between_layers)(int share_count) = nullptr;
+  // When set, online_backward_sgd leaves W[0] alone and writes the first layer's delta here, for
+  // online_first_layer_pass to apply with a group's other updates.
+  T* first_layer_delta = nullptr;
+};
+
+// Plain online SGD updates W[0] a group of samples at a time: one sweep of W[0] applies the
+// group's updates and computes the next group's products with the updated W[0], instead of a
+// sweep per sample, so a first layer that the one-sample step streams through L2 (mnist-online's
+// 401 KB, read and written per sample) is swept a quarter as often and the sweep is bound by its
+// FMAs. A sample's forward pass adds the corrections for the earlier samples of its group:
+// x_i W = x_i W_group - lr sum_{s<i} (x_i . x_s) d_s.
+inline constexpr int kOnlineGroup = 4;
+
+template <typename T>
+struct OnlineGroupPass {
+  T lr;
+  // Samples whose update of W[0] is still to apply, in the order they were trained: their inputs
+  // and their first-layer deltas (rows of widths[1]).
+  int pending = 0;
+  const T* const* pending_x = nullptr;
+  const T* pending_delta = nullptr;
+  T* scaled = nullptr;  // scratch for -lr x of the pending samples: kOnlineGroup rows of widths[0]
+  // Samples whose first-layer products (rows of widths[1], kOnlineGroup of them, rows past `next`
+  // scratch) and correction coefficients (-lr x_k . x_s at [k * kOnlineGroup + s] for s < k) to
+  // compute.
+  int next = 0;
+  const T* const* next_x = nullptr;
+  T* next_products = nullptr;
+  T* next_coefficients = nullptr;
 };
 
 // Member `index` of `count`'s share [begin, end) of `total` items: detail::share's split with a
@@ -237,6 +266,17 @@ inline std::pair<std::ptrdiff_t, std::ptrdiff_t> member_share(std::ptrdiff_t tot
                                                               int count) {
   if (count == 1) return {0, total};  // the online step's case: two divisions cost ~5% of it
   return {total * index / count, total * (index + 1) / count};
+}
+
+// The columns [begin, end) of a layer `width` wide that member `index` of a team of `count` owns
+// in the online kernels: whole blocks of `grain` (a table's nr), so that every block is computed
+// as on one thread, and a layer's columns in the forward pass and the same entries as rows of
+// the next W in the backward pass have one owner.
+inline std::pair<std::ptrdiff_t, std::ptrdiff_t> member_columns(std::ptrdiff_t width,
+                                                                std::ptrdiff_t grain, int index,
+                                                                int count) {
+  const auto [first, end] = member_share((width + grain - 1) / grain, index, count);
+  return {std::min(first * grain, width), std::min(end * grain, width)};
 }
 
 // Forward pass of one sample x. When first_product is not null it already holds x @ W[0] (from
@@ -249,6 +289,10 @@ using OnlineForward = void (*)(const OnlineNet<T>& net, const T* x, const T* fir
 template <typename T>
 using OnlineBackwardSgd = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta,
                                    T lr, T mu, const T* next_x, T* next_product);
+// The sweep of W[0] of grouped online SGD (OnlineGroupPass): a member of a team sweeps its share
+// of the columns and computes all the coefficients.
+template <typename T>
+using OnlineFirstLayerPass = void (*)(const OnlineNet<T>& net, const OnlineGroupPass<T>& pass);
 // Backward pass and any optimizer's update (its rule) for one sample.
 template <typename T>
 using OnlineBackwardRule = void (*)(const OnlineNet<T>& net, const T* x, const T* output_delta,
@@ -309,6 +353,7 @@ struct KernelTable {
   PackB<T> pack_b;
   OnlineForward<T> online_forward;
   OnlineBackwardSgd<T> online_backward_sgd;
+  OnlineFirstLayerPass<T> online_first_layer_pass;
   OnlineBackwardRule<T> online_backward_rule;
   OnlineBackwardGradient<T> online_backward_gradient;
   ApplyUpdate<T> apply_update;
@@ -350,6 +395,8 @@ const KernelTable<T>& kernel_table();
   void online_forward(const OnlineNet<T>&, const T*, const T*);                                  \
   template <typename T>                                                                          \
   void online_backward_sgd(const OnlineNet<T>&, const T*, const T*, T, T, const T*, T*);         \
+  template <typename T>                                                                          \
+  void online_first_layer_pass(const OnlineNet<T>&, const OnlineGroupPass<T>&);                  \
   template <typename T>                                                                          \
   void online_backward_rule(const OnlineNet<T>&, const T*, const T*, const UpdateRule<T>&);      \
   template <typename T>                                                                          \

@@ -127,7 +127,7 @@ void online_forward(const OnlineNet<T>& net, const T* x, const T* first_product)
   for (std::size_t l = 0; l < net.n_layers; ++l) {
     const std::ptrdiff_t n_in = net.widths[l], n_out = net.widths[l + 1];
     const Activation act = l + 1 < net.n_layers ? net.hidden : Activation::identity;
-    const auto [first, end] = member_share(n_out, net.share_index, net.share_count);
+    const auto [first, end] = member_columns(n_out, kNR, net.share_index, net.share_count);
     for (std::ptrdiff_t k = first; k < end; ++k) {
       T z = net.biases[l][k];
       if (l == 0 && first_product) {
@@ -171,17 +171,39 @@ void backward_layers(const OnlineNet<T>& net, const T* x, const T* output_delta,
 
 }  // namespace
 
+// On a team, as the SIMD levels split it (online.inc): rows of W[l] above the first layer,
+// columns of W[0].
 template <typename T>
 void online_backward_sgd(const OnlineNet<T>& net, const T* x, const T* output_delta, T lr, T mu,
                          const T* next_x, T* next_product) {
-  backward_layers(net, x, output_delta, [&](std::size_t l, const T* in, const T* d) {
+  const int index = net.share_index, count = net.share_count;
+  const T* d = output_delta;
+  int scratch = 0;
+  for (std::size_t l = net.n_layers; l-- > 0;) {
     const std::ptrdiff_t n_in = net.widths[l], n_out = net.widths[l + 1];
+    const auto [k_begin, k_end] = member_columns(n_out, kNR, index, count);
+    const auto [j_begin, j_end] = l == 0 ? std::pair<std::ptrdiff_t, std::ptrdiff_t>{0, n_in}
+                                         : member_columns(n_in, kNR, index, count);
+    const std::ptrdiff_t k_first = l == 0 ? k_begin : 0, k_last = l == 0 ? k_end : n_out;
+    T* d_prev = net.delta_scratch[scratch];
     T* W = net.weights[l];
     T* b = net.biases[l];
+    if (l > 0) {
+      const T* u = net.preactivations[l - 1] ? net.preactivations[l - 1] : net.outputs[l - 1];
+      for (std::ptrdiff_t j = j_begin; j < j_end; ++j) {
+        T sum = T(0);
+        for (std::ptrdiff_t k = 0; k < n_out; ++k) sum += W[j * n_out + k] * d[k];
+        d_prev[j] = sum * activation_derivative(net.hidden, u[j]);
+      }
+    }
+    const T* in = l == 0 ? x : net.outputs[l - 1];
+    const bool deferred = l == 0 && net.first_layer_delta;  // W[0] waits for its group's sweep
+    if (deferred)
+      for (std::ptrdiff_t k = k_begin; k < k_end; ++k) net.first_layer_delta[k] = d[k];
     T* vW = mu != T(0) ? net.weight_state[l].array[0] : nullptr;
     T* vb = mu != T(0) ? net.bias_state[l].array[0] : nullptr;
-    for (std::ptrdiff_t j = 0; j < n_in; ++j)
-      for (std::ptrdiff_t k = 0; k < n_out; ++k) {
+    for (std::ptrdiff_t j = j_begin; j < j_end && !deferred; ++j)
+      for (std::ptrdiff_t k = k_first; k < k_last; ++k) {
         const T step = -lr * in[j] * d[k];
         T& w = W[j * n_out + k];
         if (vW) {
@@ -192,15 +214,41 @@ void online_backward_sgd(const OnlineNet<T>& net, const T* x, const T* output_de
           w += step;
         }
       }
-    for (std::ptrdiff_t k = 0; k < n_out; ++k) b[k] += vb ? (vb[k] = mu * vb[k] - lr * d[k])
-                                                          : -lr * d[k];
-    if (l == 0 && next_x)
-      for (std::ptrdiff_t k = 0; k < n_out; ++k) {
+    for (std::ptrdiff_t k = k_begin; k < k_end; ++k)
+      b[k] += vb ? (vb[k] = mu * vb[k] - lr * d[k]) : -lr * d[k];
+    if (l == 0 && next_x && !deferred)
+      for (std::ptrdiff_t k = k_begin; k < k_end; ++k) {
         T z = T(0);
         for (std::ptrdiff_t j = 0; j < n_in; ++j) z += next_x[j] * W[j * n_out + k];
         next_product[k] = z;
       }
-  });
+    if (l > 0 && count > 1) net.between_layers(count);
+    d = d_prev;
+    scratch ^= 1;
+  }
+}
+
+template <typename T>
+void online_first_layer_pass(const OnlineNet<T>& net, const OnlineGroupPass<T>& pass) {
+  const std::ptrdiff_t n_in = net.widths[0], n_out = net.widths[1];
+  const auto [k_begin, k_end] = member_columns(n_out, kNR, net.share_index, net.share_count);
+  T* W = net.weights[0];
+  for (int s = 0; s < pass.pending; ++s)
+    for (std::ptrdiff_t j = 0; j < n_in; ++j)
+      for (std::ptrdiff_t k = k_begin; k < k_end; ++k)
+        W[j * n_out + k] += -pass.lr * pass.pending_x[s][j] * pass.pending_delta[s * n_out + k];
+  for (int i = 0; i < pass.next; ++i) {
+    for (std::ptrdiff_t k = k_begin; k < k_end; ++k) {
+      T z = T(0);
+      for (std::ptrdiff_t j = 0; j < n_in; ++j) z += pass.next_x[i][j] * W[j * n_out + k];
+      pass.next_products[i * n_out + k] = z;
+    }
+    for (int s = 0; s < i; ++s) {
+      T dot = T(0);
+      for (std::ptrdiff_t j = 0; j < n_in; ++j) dot += pass.next_x[i][j] * pass.next_x[s][j];
+      pass.next_coefficients[i * kOnlineGroup + s] = -pass.lr * dot;
+    }
+  }
 }
 
 template <typename T>
@@ -280,6 +328,7 @@ void sparse_scatter(const SparseView<T>& x, std::ptrdiff_t n, const T* d, std::p
   template void online_forward<T>(const OnlineNet<T>&, const T*, const T*);                       \
   template void online_backward_sgd<T>(const OnlineNet<T>&, const T*, const T*, T, T, const T*,   \
                                        T*);                                                       \
+  template void online_first_layer_pass<T>(const OnlineNet<T>&, const OnlineGroupPass<T>&);       \
   template void online_backward_rule<T>(const OnlineNet<T>&, const T*, const T*,                  \
                                         const UpdateRule<T>&);                                    \
   template void online_backward_gradient<T>(const OnlineNet<T>&, const T*, const T*, T* const*,   \
