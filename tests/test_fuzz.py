@@ -125,6 +125,13 @@ def test_inference_and_training_on_arbitrary_arrays(net, X, T, data):
     # No silently wrong result: an X that predict accepts, of moderate values, with finite
     # weights, gives finite outputs equal to the independent float64 reference's.
     prediction = call(net.predict, X)
+    # A Predictor of the same weights accepts and refuses what predict does, and serves the same
+    # outputs, bit for bit.
+    served = call(fastbp.Predictor(net).predict, X)
+    assert isinstance(served, np.ndarray) == isinstance(prediction, np.ndarray), (served,
+                                                                                 prediction)
+    if isinstance(prediction, np.ndarray):
+        np.testing.assert_array_equal(served, prediction)
     weights_finite = all(np.isfinite(w).all() for w in net.weights + net.biases)
     if isinstance(prediction, np.ndarray) and weights_finite:
         x = np.asarray(X).astype(net.dtype).astype(np.float64)
