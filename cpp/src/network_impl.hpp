@@ -51,8 +51,12 @@ inline constexpr double kOnlineInferenceMinFlopsPerThread = 1.0e5;
 // W[0] stays in L1 and the group's bookkeeping costs more than it saves).
 inline constexpr std::ptrdiff_t kOnlineGroupMinWeights = 4096;
 // Online training runs one team over many samples, so only its barriers (2L - 1 per sample of L
-// layers, a few hundred nanoseconds each) weigh against a member's share of each step.
-inline constexpr double kOnlineTrainingMinFlopsPerThread = 1.0e5;
+// layers) weigh against a member's share of each step; but each of them waits out a time slice
+// when the OS takes a member's core. Measured on a 2-core AMD EPYC: mnist-online ([784, 128, 10],
+// 6.1e5 flops a step) ran 1.25x faster on two threads when quiet, and 0.72x as fast as one
+// thread beside a busy process; [784, 256, 10] (1.2e6 flops) ran 1.57x faster. So only steps of
+// 1e6 flops and more get a team.
+inline constexpr double kOnlineTrainingMinFlopsPerThread = 5.0e5;
 
 template <typename T>
 struct NetworkImpl {
