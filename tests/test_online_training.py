@@ -103,3 +103,51 @@ def test_online_run_stops_at_the_sample_with_an_infinite_loss(threads, momentum,
     for w, w0 in zip(net.weights + net.biases, before):
         np.testing.assert_array_equal(w, w0)
     net.fit(X[:6], T[:6], epochs=1, batch_size=1, lr=0.01)  # and the model trains on
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+@pytest.mark.parametrize("layers", [[129, 37, 3], [33, 7, 17, 2]])
+def test_online_runs_hand_over_across_run_boundaries(threads, momentum, layers):
+    """fit trains at most 4096 online samples per run: 8230 samples cross two run boundaries
+    (the fused next product and the groups handed over) on a team as on one thread, loss
+    included, and the first epoch matches single train_steps up to rounding."""
+    X, T = data(layers, "softmax", 8230)
+    X /= np.sqrt(layers[0])
+    fit = dict(epochs=1, batch_size=1, lr=0.01, momentum=momentum, shuffle=False)
+    one = fastbp.MLP(layers, output="softmax", dtype="float64", seed=2)
+    team = fastbp.MLP(layers, output="softmax", dtype="float64", seed=2)
+    fastbp.set_num_threads(1)
+    expected = one.fit(X, T, **fit).loss
+    fastbp.set_num_threads(threads.n)
+    _core.reset_threads_used()
+    got = team.fit(X, T, **fit).loss
+    threads.assert_used()
+    np.testing.assert_array_equal(got, expected)
+    for a, b in zip(team.weights + team.biases, one.weights + one.biases):
+        np.testing.assert_array_equal(a, b)
+    stepped = fastbp.MLP(layers, output="softmax", dtype="float64", seed=2)
+    fastbp.set_num_threads(1)
+    for i in range(len(X)):
+        stepped.train_step(X[i:i + 1], T[i:i + 1], lr=0.01, momentum=momentum)
+    for a, b in zip(stepped.weights + stepped.biases, one.weights + one.biases):
+        np.testing.assert_allclose(a, b, **TOLERANCE["float64"])
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+@pytest.mark.parametrize("layers", [[129, 37, 3], [33, 7, 17, 2]])
+def test_online_team_at_every_level(simd_level, threads, momentum, layers):
+    """The reference and portable kernels share out a step as the SIMD levels do."""
+    X, T = data(layers, "softmax", 23)
+    X /= np.sqrt(layers[0])
+    fit = dict(epochs=2, batch_size=1, lr=0.05, momentum=momentum, seed=4)
+    one = fastbp.MLP(layers, output="softmax", seed=2)
+    team = fastbp.MLP(layers, output="softmax", seed=2)
+    fastbp.set_num_threads(1)
+    expected = one.fit(X, T, **fit).loss
+    fastbp.set_num_threads(threads.n)
+    _core.reset_threads_used()
+    got = team.fit(X, T, **fit).loss
+    threads.assert_used()
+    np.testing.assert_array_equal(got, expected)
+    for a, b in zip(team.weights + team.biases, one.weights + one.biases):
+        np.testing.assert_array_equal(a, b)

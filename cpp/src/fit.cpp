@@ -489,12 +489,17 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
       detail::StepPlan<T> full_plan = m.plan_step(full, lr);
       detail::StepPlan<T> last_plan = last_rows == batch ? full_plan : m.plan_step(last, lr);
       // Online training of a network large enough for a team or for grouped updates of W[0]
-      // runs in runs of samples (m.online_steps), a few milliseconds of steps between checks.
+      // runs in runs of samples (m.online_steps): about 4e8 flops (a few milliseconds), at most
+      // 4096 samples, between checks; whole groups of kOnlineGroup, so that a run boundary
+      // costs no extra sweep of W[0].
       const bool online = batch == 1 && !X.is_sparse() && options.l2 == 0 && !counts_steps;
       const int team = online ? m.online_team_threads(full_plan) : 1;
       const bool in_runs = online && (team > 1 || m.online_grouped(full_plan));
+      constexpr std::ptrdiff_t kGroup = kernels::kOnlineGroup;
       const std::ptrdiff_t run =
-          std::max<std::ptrdiff_t>(64, std::ptrdiff_t(4.0e8 / (6.0 * double(n_parameters))));
+          std::clamp<std::ptrdiff_t>(std::ptrdiff_t(4.0e8 / (6.0 * double(n_parameters))), 64,
+                                     4096) /
+          kGroup * kGroup;
       full_plan.refuse_non_finite_loss = options.stop_on_divergence;
       for (std::ptrdiff_t start = 0; in_runs && start < n; start += run) {
         if (between_batches) check_interval.tick(between_batches);
@@ -503,8 +508,8 @@ std::vector<EpochLog> Network<T>::fit(Inputs<T> X, std::ptrdiff_t n, const Targe
             start + count < n ? X.dense + order[std::size_t(start + count)] * n_in : nullptr;
         std::ptrdiff_t stopped_at = count;
         try {
-          loss_sum += m.online_steps(X.dense, order.data() + start, count, after, targets,
-                                     full_plan, fusion, team, stopped_at);
+          m.online_steps(X.dense, order.data() + start, count, after, targets, full_plan, fusion,
+                         team, loss_sum, stopped_at);
         } catch (const detail::NonFiniteLoss& e) {
           diverged(epoch, start + stopped_at + 1, e.describe());
         }

@@ -51,11 +51,11 @@ inline constexpr double kOnlineInferenceMinFlopsPerThread = 1.0e5;
 // W[0] stays in L1 and the group's bookkeeping costs more than it saves).
 inline constexpr std::ptrdiff_t kOnlineGroupMinWeights = 4096;
 // Online training runs one team over many samples, so only its barriers (2L - 1 per sample of L
-// layers) weigh against a member's share of each step; but each of them waits out a time slice
-// when the OS takes a member's core. Measured on a 2-core AMD EPYC: mnist-online ([784, 128, 10],
-// 6.1e5 flops a step) ran 1.25x faster on two threads when quiet, and 0.72x as fast as one
-// thread beside a busy process; [784, 256, 10] (1.2e6 flops) ran 1.57x faster. So only steps of
-// 1e6 flops and more get a team.
+// layers, 2 for one layer) weigh against a member's share of each step; but each of them waits out
+// a time slice when the OS takes a member's core. Measured on a 2-core AMD EPYC: mnist-online
+// ([784, 128, 10], 6.1e5 flops a step) ran 1.25x faster on two threads when quiet, and 0.72x as
+// fast as one thread beside a busy process; [784, 256, 10] (1.2e6 flops) ran 1.57x faster. So only
+// steps of 1e6 flops and more get a team.
 inline constexpr double kOnlineTrainingMinFlopsPerThread = 5.0e5;
 
 template <typename T>
@@ -253,11 +253,13 @@ struct NetworkImpl {
   // with online_grouped plans W[0] updated a group of samples at a time. One team for them all:
   // starting one per sample would cost more than a step. `after`: the sample trained after
   // these, whose first-layer product an ungrouped step fuses into the last update (or null).
-  // Returns the sum of the losses. A non-finite loss, when the plan refuses it, stops the steps
-  // before that sample changes anything and throws NonFiniteLoss; `stopped_at` says which.
-  double online_steps(const T* X, const std::int64_t* order, std::ptrdiff_t count, const T* after,
-                      const Targets<T>& t, const StepPlan<T>& plan, FirstLayerFusion<T>& fusion,
-                      int threads, std::ptrdiff_t& stopped_at) {
+  // Adds each sample's loss to loss_sum in turn (as fit's loop over single steps does, so the
+  // epoch's loss is the same sum on any team). A non-finite loss, when the plan refuses it, stops
+  // the steps before that sample changes anything and throws NonFiniteLoss; `stopped_at` says
+  // which.
+  void online_steps(const T* X, const std::int64_t* order, std::ptrdiff_t count, const T* after,
+                    const Targets<T>& t, const StepPlan<T>& plan, FirstLayerFusion<T>& fusion,
+                    int threads, double& loss_sum, std::ptrdiff_t& stopped_at) {
     constexpr int G = kernels::kOnlineGroup;
     workspace.reserve(arch, 1);
     const kernels::KernelTable<T>& kern = kernels::kernel_table<T>();
@@ -280,7 +282,7 @@ struct NetworkImpl {
                         "the online team's buffers");
     const bool known = !grouped && fusion.product_of == X + order[0] * n_in;
     const kernels::OnlineNet<T> net = online_net();
-    double loss_sum = 0, refused = 0;
+    double refused = 0;
     stopped_at = count;
     run_team(threads, 0, [&](int member, int team) {
       kernels::OnlineNet<T> share = net;
@@ -360,7 +362,6 @@ struct NetworkImpl {
     });
     fusion.product_of = !grouped && stopped_at == count ? after : nullptr;
     if (stopped_at < count) throw NonFiniteLoss{refused};
-    return loss_sum;
   }
 
  private:
