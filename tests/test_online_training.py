@@ -62,6 +62,24 @@ def test_grouped_online_fit_with_sample_weights_equals_weighted_train_steps():
 TEAM = GROUPED + [([33, 7, 17, 1], "relu", "identity")]  # below 4096: ungrouped on a team
 
 
+def fit_on_one_thread_and_team(threads, layers, X, T, *, hidden="relu", output="softmax",
+                               dtype="float64", **fit):
+    """The same fit on one thread and on the fixture's threads (asserting the team it used):
+    the two models, whose weights and losses must then be the same, bit for bit."""
+    one = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=2)
+    team = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=2)
+    fastbp.set_num_threads(1)
+    expected = one.fit(X, T, **fit).loss
+    fastbp.set_num_threads(threads.n)
+    _core.reset_threads_used()
+    got = team.fit(X, T, **fit).loss
+    threads.assert_used()
+    np.testing.assert_array_equal(got, expected)
+    for a, b in zip(team.weights + team.biases, one.weights + one.biases):
+        np.testing.assert_array_equal(a, b)
+    return one
+
+
 @pytest.mark.parametrize("momentum", [0.0, 0.5])  # grouped, and the fused one-sample update
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("layers,hidden,output", TEAM)
@@ -71,18 +89,8 @@ def test_online_fit_on_a_team_equals_one_thread(threads, dtype, momentum, layers
     the weights are the same, bit for bit."""
     X, T = data(layers, output, 37)
     X /= np.sqrt(layers[0])
-    fit = dict(epochs=2, batch_size=1, lr=0.05, momentum=momentum, seed=4)
-    one = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=2)
-    team = fastbp.MLP(layers, hidden=hidden, output=output, dtype=dtype, seed=2)
-    fastbp.set_num_threads(1)
-    expected = one.fit(X, T, **fit).loss
-    fastbp.set_num_threads(threads.n)
-    _core.reset_threads_used()
-    got = team.fit(X, T, **fit).loss
-    threads.assert_used()
-    for a, b in zip(team.weights + team.biases, one.weights + one.biases):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(got, expected)
+    fit_on_one_thread_and_team(threads, layers, X, T, hidden=hidden, output=output, dtype=dtype,
+                               epochs=2, batch_size=1, lr=0.05, momentum=momentum, seed=4)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
@@ -113,18 +121,8 @@ def test_online_runs_hand_over_across_run_boundaries(threads, momentum, layers):
     included, and the first epoch matches single train_steps up to rounding."""
     X, T = data(layers, "softmax", 8230)
     X /= np.sqrt(layers[0])
-    fit = dict(epochs=1, batch_size=1, lr=0.01, momentum=momentum, shuffle=False)
-    one = fastbp.MLP(layers, output="softmax", dtype="float64", seed=2)
-    team = fastbp.MLP(layers, output="softmax", dtype="float64", seed=2)
-    fastbp.set_num_threads(1)
-    expected = one.fit(X, T, **fit).loss
-    fastbp.set_num_threads(threads.n)
-    _core.reset_threads_used()
-    got = team.fit(X, T, **fit).loss
-    threads.assert_used()
-    np.testing.assert_array_equal(got, expected)
-    for a, b in zip(team.weights + team.biases, one.weights + one.biases):
-        np.testing.assert_array_equal(a, b)
+    one = fit_on_one_thread_and_team(threads, layers, X, T, epochs=1, batch_size=1, lr=0.01,
+                                     momentum=momentum, shuffle=False)
     stepped = fastbp.MLP(layers, output="softmax", dtype="float64", seed=2)
     fastbp.set_num_threads(1)
     for i in range(len(X)):
@@ -139,15 +137,5 @@ def test_online_team_at_every_level(simd_level, threads, momentum, layers):
     """The reference and portable kernels share out a step as the SIMD levels do."""
     X, T = data(layers, "softmax", 23)
     X /= np.sqrt(layers[0])
-    fit = dict(epochs=2, batch_size=1, lr=0.05, momentum=momentum, seed=4)
-    one = fastbp.MLP(layers, output="softmax", seed=2)
-    team = fastbp.MLP(layers, output="softmax", seed=2)
-    fastbp.set_num_threads(1)
-    expected = one.fit(X, T, **fit).loss
-    fastbp.set_num_threads(threads.n)
-    _core.reset_threads_used()
-    got = team.fit(X, T, **fit).loss
-    threads.assert_used()
-    np.testing.assert_array_equal(got, expected)
-    for a, b in zip(team.weights + team.biases, one.weights + one.biases):
-        np.testing.assert_array_equal(a, b)
+    fit_on_one_thread_and_team(threads, layers, X, T, dtype="float32", epochs=2, batch_size=1,
+                               lr=0.05, momentum=momentum, seed=4)
