@@ -54,14 +54,14 @@ int find_level(std::string name) {
   return -1;
 }
 
-#define FASTBP_KERNEL_TABLE(isa, T, nr, nc)                                            \
-  KernelTable<T> {                                                                     \
-    isa::kIsa.mr, nr, isa::kIsa.kc, isa::kIsa.mc, nc, &isa::gemm_forward<T>,           \
-        &isa::gemm_backward_data<T>, &isa::gemm_backward_weights<T>, &isa::pack_a<T>,  \
-        &isa::pack_b<T>, &isa::online_forward<T>, &isa::online_backward_sgd<T>,        \
-        &isa::online_first_layer_pass<T>, &isa::online_backward_rule<T>,               \
-        &isa::online_backward_gradient<T>, &isa::apply_update<T>, &isa::all_finite<T>, \
-        &isa::sparse_forward<T>, &isa::sparse_scatter<T>                               \
+#define FASTBP_KERNEL_TABLE(isa, T, nr, nc)                                                      \
+  KernelTable<T> {                                                                               \
+    isa::kIsa.mr, nr, isa::kIsa.kc, isa::kIsa.mc, nc, &isa::gemm_forward<T>,                     \
+        &isa::gemm_backward_data<T>, &isa::gemm_backward_weights<T>,                             \
+        &isa::gemm_backward_weights_thin<T>, &isa::pack_a<T>, &isa::pack_b<T>,                   \
+        &isa::online_forward<T>, &isa::online_backward_sgd<T>, &isa::online_first_layer_pass<T>, \
+        &isa::online_backward_rule<T>, &isa::online_backward_gradient<T>, &isa::apply_update<T>, \
+        &isa::all_finite<T>, &isa::sparse_forward<T>, &isa::sparse_scatter<T>                    \
   }
 #define FASTBP_SIMD_KERNEL_SET(isa)                                                              \
   KernelSet {                                                                                    \
@@ -80,6 +80,7 @@ KernelTable<T> reference_table() {
           &gemm_forward<T>,
           &gemm_backward_data<T>,
           &gemm_backward_weights<T>,
+          &gemm_backward_weights_thin<T>,
           &pack_a<T>,
           &pack_b<T>,
           &online_forward<T>,

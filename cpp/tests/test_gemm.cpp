@@ -2,13 +2,14 @@
 // loop, with every epilogue, on shapes that hit each edge: k below the unroll and above the
 // k-block, n not a multiple of the vector width, transposed and index-gathered operands; float
 // also with bfloat16 operands (the driver rounds while packing, the triple loop as it reads).
+#include <algorithm>
 #include <cstdint>
-#include <random>
-#include <string>
-#include <vector>
-
 #include <cstring>
 #include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "bfloat16.hpp"
 #include "check.hpp"
@@ -143,15 +144,31 @@ void check_bfloat16_special_values() {
   CHECK(round_to_bfloat16(1.0039064f) == 1.0078125f);   // one ulp past the tie: up
 }
 
+// A weight step from a batch of at most kThinK rows takes the rank-k sweep (thin_gemm), split by
+// rows on a team: on 1, 2 and 3 threads (as many as there are processors), each asserted, with n
+// past a register block's edge.
+template <typename T>
+void check_thin_on_teams(std::mt19937& rng) {
+  fastbp::set_adapt_to_load(false);  // on a loaded machine too, the teams must form
+  for (int threads : {1, 2, 3}) {
+    fastbp::set_num_threads(threads);
+    fastbp::reset_threads_used();
+    check_case<T>(500, 701, 7, Layout::transposed_a, 5, rng);         // 4.9 MFLOP: three members
+    const int processors = int(std::thread::hardware_concurrency());  // the kernels' cap
+    CHECK(fastbp::threads_used() == std::min(threads, processors));
+  }
+  fastbp::set_adapt_to_load(true);
+}
+
 }  // namespace
 
 int main() {
   check_bfloat16_special_values();
   std::mt19937 rng(42);
-  const std::ptrdiff_t sizes[][3] = {{1, 1, 1},     {1, 7, 3},     {7, 1, 17},    {5, 17, 1},
-                                     {13, 33, 0},   {12, 32, 256}, {25, 65, 257}, {1, 128, 784},
-                                     {64, 10, 128}, {129, 129, 7}, {37, 300, 70}, {3, 2100, 5},
-                                     {300, 40, 600}};
+  const std::ptrdiff_t sizes[][3] = {{1, 1, 1},      {1, 7, 3},     {7, 1, 17},    {5, 17, 1},
+                                     {13, 33, 0},    {12, 32, 256}, {25, 65, 257}, {1, 128, 784},
+                                     {64, 10, 128},  {129, 129, 7}, {37, 300, 70}, {3, 2100, 5},
+                                     {300, 40, 600}, {9, 3, 2},     {67, 33, 8},   {17, 129, 9}};
   for (int threads : {1, 2}) {
     fastbp::set_num_threads(threads);
     for (const auto& s : sizes)
@@ -162,5 +179,7 @@ int main() {
           check_case<double>(s[0], s[1], s[2], Layout(layout), ep, rng);
         }
   }
+  check_thin_on_teams<float>(rng);
+  check_thin_on_teams<double>(rng);
   return fastbp_test::finish("test_gemm");
 }

@@ -192,6 +192,24 @@ struct MacroBlock {
 // Computes the register tiles [tile_begin, tile_end) of a block (BLIS's first and second loops
 // around the microkernel); tile t covers column panel t / m_panels and row panel t % m_panels,
 // so neighbouring tiles reuse the same B panel from L1.
+// A weight step from a batch of at most kThinK rows, as a rank-k update of rows [row_begin,
+// row_end) of C: C = beta C + (sum_p (alpha A(i, p)) B(p, :)), then add_to += C, with A read
+// through its view and B's rows where they are (plain SGD, momentum, or the gradient; no rule).
+inline constexpr int kThinK = 8;
+template <typename T>
+struct ThinProduct {
+  std::ptrdiff_t n, k;
+  const detail::MatrixView<T>* a;
+  const T* b;
+  std::ptrdiff_t ldb;
+  T* c;
+  std::ptrdiff_t ldc;
+};
+template <typename T>
+using ThinBackwardWeights = void (*)(const ThinProduct<T>& product,
+                                     const BackwardWeightsEpilogue<T>& epilogue,
+                                     std::ptrdiff_t row_begin, std::ptrdiff_t row_end);
+
 template <typename T, typename Epilogue>
 using MacroKernel = void (*)(const MacroBlock<T>& block, const Epilogue& epilogue,
                              std::ptrdiff_t tile_begin, std::ptrdiff_t tile_end);
@@ -349,6 +367,7 @@ struct KernelTable {
   MacroKernel<T, ForwardEpilogue<T>> gemm_forward;
   MacroKernel<T, BackwardDataEpilogue<T>> gemm_backward_data;
   MacroKernel<T, BackwardWeightsEpilogue<T>> gemm_backward_weights;
+  ThinBackwardWeights<T> gemm_backward_weights_thin;
   PackA<T> pack_a;
   PackB<T> pack_b;
   OnlineForward<T> online_forward;
@@ -385,6 +404,9 @@ const KernelTable<T>& kernel_table();
   template <typename T>                                                                          \
   void gemm_backward_weights(const MacroBlock<T>&, const BackwardWeightsEpilogue<T>&,            \
                              std::ptrdiff_t, std::ptrdiff_t);                                    \
+  template <typename T>                                                                          \
+  void gemm_backward_weights_thin(const ThinProduct<T>&, const BackwardWeightsEpilogue<T>&,      \
+                                  std::ptrdiff_t, std::ptrdiff_t);                               \
   template <typename T>                                                                          \
   void pack_a(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,      \
               std::ptrdiff_t, T*);                                                               \

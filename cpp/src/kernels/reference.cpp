@@ -107,6 +107,21 @@ void gemm_backward_weights(const MacroBlock<T>& blk, const BackwardWeightsEpilog
 }
 
 template <typename T>
+void gemm_backward_weights_thin(const ThinProduct<T>& product, const BackwardWeightsEpilogue<T>& ep,
+                                std::ptrdiff_t begin, std::ptrdiff_t end) {
+  for (std::ptrdiff_t i = begin; i < end; ++i)
+    for (std::ptrdiff_t j = 0; j < product.n; ++j) {
+      T& c = product.c[i * product.ldc + j];
+      T acc = T(0);
+      for (std::ptrdiff_t p = 0; p < product.k; ++p)
+        acc += ep.alpha * (*product.a)(i, p) * product.b[p * product.ldb + j];
+      if (ep.beta != T(0)) acc += ep.beta * c;
+      c = acc;
+      if (ep.add_to) ep.add_to[i * ep.add_to_ld + j] += acc;
+    }
+}
+
+template <typename T>
 void pack_a(const detail::MatrixView<T>& a, std::ptrdiff_t i0, std::ptrdiff_t rows,
             std::ptrdiff_t p0, std::ptrdiff_t kc, T* dst) {
   for (std::ptrdiff_t p = 0; p < kc; ++p)
@@ -321,6 +336,8 @@ void sparse_scatter(const SparseView<T>& x, std::ptrdiff_t n, const T* d, std::p
                                       std::ptrdiff_t, std::ptrdiff_t);                            \
   template void gemm_backward_weights<T>(const MacroBlock<T>&, const BackwardWeightsEpilogue<T>&, \
                                          std::ptrdiff_t, std::ptrdiff_t);                         \
+  template void gemm_backward_weights_thin<T>(                                                    \
+      const ThinProduct<T>&, const BackwardWeightsEpilogue<T>&, std::ptrdiff_t, std::ptrdiff_t);  \
   template void pack_a<T>(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t,           \
                           std::ptrdiff_t, std::ptrdiff_t, T*);                                    \
   template void pack_b<T>(const detail::MatrixView<T>&, std::ptrdiff_t, std::ptrdiff_t,           \
