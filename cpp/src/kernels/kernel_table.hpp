@@ -8,7 +8,8 @@
 //   gemm_forward          register tiles of act(x @ W + b)
 //   gemm_backward_data    register tiles of (delta @ W.T) * act'(...)
 //   gemm_backward_weights register tiles of x.T @ delta: the gradient, an SGD or momentum step,
-//                         or any optimizer's step on the finished tile
+//                         or any optimizer's step on the finished tile; and, for batches of at
+//                         most kThinK rows, the rank-k sweep of W that replaces the tiles
 //   pack                  operand packing
 //   online                whole-network batch-1 steps
 //   elementwise           optimizer rules on arrays, the finite check
