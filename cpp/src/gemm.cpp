@@ -69,8 +69,8 @@ void round_panel(bool bfloat16, T* panel, std::ptrdiff_t count) {
 
 // A weight step from a batch of at most kThinK rows (plain SGD, momentum, or the gradient
 // itself) is a rank-k update of W. Its register tiles would run a k loop too short to pay for
-// packing A and for their edges (odd-deep, batch 7: the tiles took 34% of the step, a third of
-// that in the one-column edges of its 65 and 129 columns); each row of W instead takes its k
+// packing A and for their edges (odd-deep, batch 7: the tiles took 34% of the step, a quarter
+// of that in the edge tiles of its 129, 65 and 3 columns); each row of W instead takes its k
 // coefficients once and sweeps B in place.
 template <typename T, typename Epilogue>
 bool is_thin(std::ptrdiff_t k, const MatrixView<T>& a, const MatrixView<T>& b, const Epilogue& ep) {

@@ -190,9 +190,6 @@ struct MacroBlock {
   std::ptrdiff_t ldc;
 };
 
-// Computes the register tiles [tile_begin, tile_end) of a block (BLIS's first and second loops
-// around the microkernel); tile t covers column panel t / m_panels and row panel t % m_panels,
-// so neighbouring tiles reuse the same B panel from L1.
 // A weight step from a batch of at most kThinK rows, as a rank-k update of rows [row_begin,
 // row_end) of C: C = beta C + (sum_p (alpha A(i, p)) B(p, :)), then add_to += C, with A read
 // through its view and B's rows where they are (plain SGD, momentum, or the gradient; no rule).
@@ -211,6 +208,9 @@ using ThinBackwardWeights = void (*)(const ThinProduct<T>& product,
                                      const BackwardWeightsEpilogue<T>& epilogue,
                                      std::ptrdiff_t row_begin, std::ptrdiff_t row_end);
 
+// Computes the register tiles [tile_begin, tile_end) of a block (BLIS's first and second loops
+// around the microkernel); tile t covers column panel t / m_panels and row panel t % m_panels,
+// so neighbouring tiles reuse the same B panel from L1.
 template <typename T, typename Epilogue>
 using MacroKernel = void (*)(const MacroBlock<T>& block, const Epilogue& epilogue,
                              std::ptrdiff_t tile_begin, std::ptrdiff_t tile_end);
