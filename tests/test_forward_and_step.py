@@ -18,7 +18,7 @@ CASES = [  # layers, batch, hidden, output
     ([5, 300, 3], 300, "gelu_tanh", "sigmoid"),
     ([20, 33, 9], 17, "elu", "softplus"),
     ([12, 40, 1], 9, "softplus", "elu"),
-    # batches of 2 and 8: the thin weight step (a rank-k sweep of W) at its smallest and largest k
+    # batches of 2 and 8: the thin weight step (a rank-k sweep of W, for batches of 1 to 8)
     ([17, 33, 9, 1], 2, "relu", "sigmoid"),
     ([40, 17, 129, 3], 8, "sigmoid", "softmax"),
 ]

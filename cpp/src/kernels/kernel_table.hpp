@@ -193,6 +193,7 @@ struct MacroBlock {
 // A weight step from a batch of at most kThinK rows, as a rank-k update of rows [row_begin,
 // row_end) of C: C = beta C + (sum_p (alpha A(i, p)) B(p, :)), then add_to += C, with A read
 // through its view and B's rows where they are (plain SGD, momentum, or the gradient; no rule).
+// The driver sends only 1 <= k <= kThinK: the SIMD kernels have a variant per k.
 inline constexpr int kThinK = 8;
 template <typename T>
 struct ThinProduct {
