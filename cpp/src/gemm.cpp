@@ -72,14 +72,11 @@ void round_panel(bool bfloat16, T* panel, std::ptrdiff_t count) {
 // packing A and for their edges (odd-deep, batch 7: the tiles took 34% of the step, a quarter
 // of that in the edge tiles of its 129, 65 and 3 columns); each row of W instead takes its k
 // coefficients once and sweeps B in place.
-template <typename T, typename Epilogue>
-bool is_thin(std::ptrdiff_t k, const MatrixView<T>& a, const MatrixView<T>& b, const Epilogue& ep) {
-  if constexpr (std::is_same_v<Epilogue, BackwardWeightsEpilogue<T>>) {
-    return k >= 1 && k <= kernels::kThinK && !ep.rule && !a.bfloat16 && !b.bfloat16 &&
-           !b.row_index && !b.col_index && b.col_stride == 1;
-  } else {
-    return false;
-  }
+template <typename T>
+bool is_thin(std::ptrdiff_t k, const MatrixView<T>& a, const MatrixView<T>& b,
+             const BackwardWeightsEpilogue<T>& ep) {
+  return k >= 1 && k <= kernels::kThinK && !ep.rule && !a.bfloat16 && !b.bfloat16 && !b.row_index &&
+         !b.col_index && b.col_stride == 1;
 }
 
 template <typename T>
