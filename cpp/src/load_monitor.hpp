@@ -17,6 +17,15 @@
 // one). So the work done is measured too: a back-off measures one thread's rate on the work the
 // teams would have done, and while that rate is fresh, late teams that still beat it by
 // kTeamAdvantage keep their threads.
+//
+// A back-off is also how one thread's rate is measured, so the first late signal while no rate
+// is fresh starts a short probe (kProbeNs), not a full back-off: on a quiet but noisy host a false
+// alarm then costs at most 20 ms on one thread per kSoloFresh, and the trial after the probe is
+// judged by rates. A trial that fails costs the time its late teams waited, which can be a
+// scheduler slice or more (beside one busy process, the first mnist-mlp product after a pause,
+// a fraction of a millisecond of work, waited 15 to 19 ms for a member woken from its sleep), so
+// a back-off lasts at least kTrialCostRatio times the wait that started it: a failed trial then
+// costs about a tenth of the time it buys at most.
 #pragma once
 
 #include <algorithm>
@@ -44,6 +53,9 @@ class LoadMonitor {
   static constexpr std::int64_t kSoloFreshNs = 5'000'000'000;
   // Teams must do this many times one thread's work per second to be worth their waits.
   static constexpr double kTeamAdvantage = 1.15;
+  // Long enough for one thread to run a full kSoloSampleNs of the teams' work.
+  static constexpr std::int64_t kProbeNs = 20'000'000;
+  static constexpr std::int64_t kTrialCostRatio = 10;
 
   // A team started at `now_ns` ran `wall_ns` in all and lost `lost_ns` of it waiting for members
   // that were off their cores (see run_team). `preempted`: the thread that ran the team was
@@ -61,8 +73,10 @@ class LoadMonitor {
       window_.work_wall += wall_ns;
     }
     bool late = preempted, window_closed = false;
+    std::int64_t waited = std::min(lost_ns, wall_ns);  // what the signal cost the teams
     if (window_.wall >= kWindowNs) {
       late = late || double(window_.lost) > kLateShare * double(window_.wall);
+      waited = window_.lost;
       team_rate_ = window_.work_wall > 0 ? window_.work / double(window_.work_wall) : 0;
       window_closed = true;
       window_ = {};
@@ -75,16 +89,29 @@ class LoadMonitor {
       return count_on_time(wall_ns);
     }
     on_time_ns_ = 0;
-    // Two late signals close together mean a busy machine; so does one late window whose teams
-    // were not kTeamAdvantage ahead of one thread.
+    // With no fresh rate of one thread, and no back-off for kSoloFresh (while trials keep failing,
+    // the back-offs themselves measure it), a late window or two late signals start a probe.
+    // Otherwise two late signals close together mean a busy machine; so does one
+    // late window whose teams were not kTeamAdvantage ahead of one thread.
+    const bool probe = verdict == Verdict::unknown && now_ns - last_back_off_ns_ > kSoloFreshNs;
     const bool slower = window_closed && verdict == Verdict::teams_slower;
-    const bool busy = (slower || now_ns - last_late_ns_ <= kPairNs) && now_ns >= back_off_until_ns_;
+    const bool busy = ((probe && window_closed) || slower || now_ns - last_late_ns_ <= kPairNs) &&
+                      now_ns >= back_off_until_ns_;
     last_late_ns_ = now_ns;
     if (!busy) return;
-    // A back-off soon after the last one ended means the trial failed: wait longer this time.
-    if (back_offs_ > 0 && now_ns - back_off_until_ns_ < back_off_ns_)
-      back_off_ns_ = std::min(2 * back_off_ns_, kLongestBackOffNs);
-    back_off_until_ns_ = now_ns + wall_ns + back_off_ns_;
+    last_back_off_ns_ = now_ns;
+    if (probe) {
+      back_off_until_ns_ = now_ns + wall_ns + kProbeNs;
+    } else {
+      // A back-off soon after the last one ended means the trial failed: wait longer this time
+      // (but not for a probe's trial: the probe was no back-off of the doubling series).
+      if (!last_was_probe_ && now_ns - back_off_until_ns_ < back_off_ns_)
+        back_off_ns_ = std::min(2 * back_off_ns_, kLongestBackOffNs);
+      back_off_ns_ = std::min(std::max(back_off_ns_, kTrialCostRatio * waited), kLongestBackOffNs);
+      back_off_until_ns_ = now_ns + wall_ns + back_off_ns_;
+    }
+    last_was_probe_ = probe;
+    probes_ += probe;
     ++back_offs_;
     // The trial after it is judged by its own teams, not by the late ones before it, and one
     // thread by this back-off's runs alone.
@@ -107,7 +134,8 @@ class LoadMonitor {
   // True while the kernels should run on one thread.
   bool backing_off(std::int64_t now_ns) const { return now_ns < back_off_until_ns_; }
 
-  std::int64_t back_offs() const { return back_offs_; }
+  std::int64_t back_offs() const { return back_offs_; }  // probes included
+  std::int64_t probes() const { return probes_; }
   std::int64_t false_alarms() const { return false_alarms_; }
   std::int64_t late_signals() const { return late_signals_; }
   std::int64_t back_off_until_ns() const { return back_off_until_ns_; }
@@ -144,7 +172,9 @@ class LoadMonitor {
   std::int64_t back_off_ns_ = kFirstBackOffNs;
   std::int64_t back_off_until_ns_ = INT64_MIN / 2;
   std::int64_t last_late_ns_ = INT64_MIN / 2;
-  std::int64_t back_offs_ = 0, late_signals_ = 0;
+  std::int64_t back_offs_ = 0, late_signals_ = 0, probes_ = 0;
+  std::int64_t last_back_off_ns_ = INT64_MIN / 2;
+  bool last_was_probe_ = false;
 };
 
 }  // namespace fastbp::detail

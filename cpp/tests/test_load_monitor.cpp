@@ -1,7 +1,7 @@
 // The load monitor's decisions (load_monitor.hpp) on made-up team timings: a quiet machine and a
-// woken thread's start-up never back off; late teams do, for longer while trials keep failing,
-// and from the start again once teams run on time; late teams that still get more done than one
-// thread did keep their threads.
+// woken thread's start-up only ever probe one thread's rate, briefly; late teams back off, for
+// longer while trials keep failing, and from the start again once teams run on time; late teams
+// that still get more done than one thread did keep their threads.
 #include <cstdint>
 #include <random>
 #include <thread>
@@ -18,56 +18,76 @@ namespace {
 
 constexpr std::int64_t kUs = 1000, kMs = 1000 * kUs;
 
-void test_quiet_machine_never_backs_off() {
+// At most a probe of kProbeNs per kSoloFresh: 20 ms on one thread in 5 s.
+void test_quiet_machine_only_probes() {
   LoadMonitor m;
-  std::int64_t now = 0;
-  for (int i = 0; i < 20000; ++i, now += 200 * kUs) {
+  std::int64_t now = 0, on_one_thread = 0;
+  for (int i = 0; i < 50000; ++i, now += 200 * kUs) {
     // lateness of a spinning thread, of a woken one; every 100 ms a member preempted for a
     // whole long team (a shared machine's hiccup), and a preemption sample of the caller
     const bool hiccup = i % 500 == 0;
     const std::int64_t wall = hiccup ? 4 * kMs : 100 * kUs;
     const std::int64_t lost = hiccup ? 3 * kMs : (i % 3 == 0 ? 30 * kUs : 2 * kUs);
+    if (m.backing_off(now)) {
+      on_one_thread += 200 * kUs;
+      continue;
+    }
     m.record(now, wall, lost, i % 500 == 250);
-    CHECK(!m.backing_off(now));
   }
-  CHECK(m.back_offs() == 0);
+  CHECK(m.back_offs() == m.probes());
+  CHECK(m.probes() >= 1 && m.probes() <= 2);  // 10 s
+  CHECK(on_one_thread <= m.probes() * (LoadMonitor::kProbeNs + 5 * kMs));
   CHECK(m.late_signals() >= 40);  // each preemption sample is a signal, on its own harmless
 }
 
-// Teams of 5 ms that wait 3 ms for a member: every window of two teams is late.
+// Teams of 5 ms that wait 2 ms for a member: every window of two teams is late, and waits less
+// than a tenth of the first back-off.
 std::int64_t run_late_teams(LoadMonitor& m, std::int64_t now, int teams) {
   for (int i = 0; i < teams && !m.backing_off(now); ++i, now += 6 * kMs)
-    m.record(now, 5 * kMs, 3 * kMs);
+    m.record(now, 5 * kMs, 2 * kMs);
   return now;
 }
 
 void test_late_teams_back_off_longer_while_trials_fail() {
   LoadMonitor m;
   std::int64_t now = 0;
-  m.record(now, 5 * kMs, 3 * kMs);
-  m.record(now + 6 * kMs, 5 * kMs, 3 * kMs);
-  CHECK(!m.backing_off(now + 6 * kMs));  // one late window is not yet a busy machine
+  // The first late window, with no rate of one thread to judge it by, starts a probe.
+  m.record(now, 5 * kMs, 2 * kMs);
+  m.record(now + 6 * kMs, 5 * kMs, 2 * kMs);
+  CHECK(m.probes() == 1);
+  CHECK(m.back_off_until_ns() == now + 11 * kMs + LoadMonitor::kProbeNs);
+  // These teams say no work, so the probe measured nothing: its trial is judged by lateness,
+  // where one late window is not yet a busy machine.
+  now = m.back_off_until_ns() + kMs;
+  m.record(now, 5 * kMs, 2 * kMs);
+  m.record(now + 6 * kMs, 5 * kMs, 2 * kMs);
+  CHECK(!m.backing_off(now + 6 * kMs));
   now = run_late_teams(m, now + 12 * kMs, 10);
-  CHECK(m.back_offs() == 1);
+  CHECK(m.back_offs() == 2);
   CHECK(m.backing_off(now));
+  CHECK(m.current_back_off_ns() == LoadMonitor::kFirstBackOffNs);  // the probe does not double it
   std::int64_t expected = LoadMonitor::kFirstBackOffNs;
   for (int trial = 0; trial < 8; ++trial) {
     now = m.back_off_until_ns() + kMs;  // the back-off is over: the threads are tried again
     CHECK(!m.backing_off(now));
     m.record(now, 5 * kMs, 10 * kUs);  // a trial's first team may well be on time
     now = run_late_teams(m, now + 6 * kMs, 10);
-    CHECK(m.back_offs() == trial + 2);
+    CHECK(m.back_offs() == trial + 3);
     expected = expected * 2 > LoadMonitor::kLongestBackOffNs ? LoadMonitor::kLongestBackOffNs
                                                              : expected * 2;
     CHECK(m.current_back_off_ns() == expected);
     CHECK(m.backing_off(now + expected / 2));
   }
   CHECK(m.current_back_off_ns() == LoadMonitor::kLongestBackOffNs);
-  // A minute without teams says nothing of the load: the next failed trial still backs off
-  // for the longest time, not from the first back-off again.
+  CHECK(m.probes() == 1);
+  // A minute without teams says nothing of the load: a probe first, then the next failed trial
+  // still backs off for the longest time, not from the first back-off again.
   now = m.back_off_until_ns() + 60'000 * kMs;
   m.record(now, 5 * kMs, 10 * kUs);
   now = run_late_teams(m, now + 6 * kMs, 10);
+  CHECK(m.probes() == 2);
+  now = m.back_off_until_ns() + kMs;
+  now = run_late_teams(m, now, 10);
   CHECK(m.backing_off(now));
   CHECK(m.current_back_off_ns() == LoadMonitor::kLongestBackOffNs);
   // The load is gone: on-time teams for long enough bring the first back-off back.
@@ -105,8 +125,11 @@ std::int64_t run_one_thread(LoadMonitor& m, std::int64_t now) {
 
 // The first back-off measures one thread's rate on the same work.
 std::int64_t back_off_and_measure_one_thread(LoadMonitor& m, std::int64_t now) {
+  const std::int64_t start = now;
   now = run_late_teams_at(m, now, 10, 1.5);
   CHECK(m.back_offs() == 1);
+  CHECK(m.probes() == 1);  // short: one thread's rate is all it is for
+  CHECK(m.back_off_until_ns() - start <= 6 * kMs + 5 * kMs + LoadMonitor::kProbeNs);
   return run_one_thread(m, now);
 }
 
@@ -140,6 +163,18 @@ void test_late_teams_slower_than_one_thread_back_off() {
   now = back_off_and_measure_one_thread(n, 0);
   now = run_late_teams_at(n, now, 10, 1.05);
   CHECK(n.back_offs() == 2);
+}
+
+// A trial whose one team waited 21 ms for a member that was off its core (a 50 us product beside
+// a busy process) backs off for ten times that, not for the first back-off's 50 ms.
+void test_back_off_outlasts_the_wait_that_started_it() {
+  LoadMonitor m;
+  std::int64_t now = back_off_and_measure_one_thread(m, 0);
+  CHECK(m.probes() == 1);
+  m.record(now, 22 * kMs, 21 * kMs, false, 0.1 * double(22 * kMs));
+  CHECK(m.back_offs() == 2);
+  CHECK(m.current_back_off_ns() == LoadMonitor::kTrialCostRatio * 21 * kMs);
+  CHECK(m.back_off_until_ns() == now + 22 * kMs + LoadMonitor::kTrialCostRatio * 21 * kMs);
 }
 
 // Teams that do not say their work (elementwise passes, sparse layers) count for lateness only:
@@ -221,7 +256,8 @@ void test_backing_off_leaves_the_results_unchanged() {
 }  // namespace
 
 int main() {
-  test_quiet_machine_never_backs_off();
+  test_quiet_machine_only_probes();
+  test_back_off_outlasts_the_wait_that_started_it();
   test_late_teams_back_off_longer_while_trials_fail();
   test_preemptions_between_teams_back_off();
   test_late_teams_that_beat_one_thread_keep_their_threads();
