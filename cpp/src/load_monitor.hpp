@@ -26,6 +26,13 @@
 // a fraction of a millisecond of work, waited 15 to 19 ms for a member woken from its sleep), so
 // a back-off lasts at least kTrialCostRatio times the wait that started it: a failed trial then
 // costs about a tenth of the time it buys at most.
+//
+// A back-off is a length of the library's own time on one thread (the runs that teams would
+// have made), not of the clock: between calls (a benchmark's repeats, a user's fits of a quarter
+// of a second each) the library sees nothing of the load, and a back-off that ran out while it
+// sat idle made every call start with a failed trial, whose first team waited for a member woken
+// from its sleep (mnist-mlp beside a busy process: 62k samples/s on two threads against 74k on
+// one). A back-off still ends kIdleCreditNs after it began, however little the library ran.
 #pragma once
 
 #include <algorithm>
@@ -56,6 +63,7 @@ class LoadMonitor {
   // Long enough for one thread to run a full kSoloSampleNs of the teams' work.
   static constexpr std::int64_t kProbeNs = 20'000'000;
   static constexpr std::int64_t kTrialCostRatio = 10;
+  static constexpr std::int64_t kIdleCreditNs = 10'000'000'000;
 
   // A team started at `now_ns` ran `wall_ns` in all and lost `lost_ns` of it waiting for members
   // that were off their cores (see run_team). `preempted`: the thread that ran the team was
@@ -96,20 +104,21 @@ class LoadMonitor {
     const bool probe = verdict == Verdict::unknown && now_ns - last_back_off_ns_ > kSoloFreshNs;
     const bool slower = window_closed && verdict == Verdict::teams_slower;
     const bool busy = ((probe && window_closed) || slower || now_ns - last_late_ns_ <= kPairNs) &&
-                      now_ns >= back_off_until_ns_;
+                      !backing_off(now_ns);
     last_late_ns_ = now_ns;
     if (!busy) return;
     last_back_off_ns_ = now_ns;
     if (probe) {
-      back_off_until_ns_ = now_ns + wall_ns + kProbeNs;
+      solo_left_ns_ = kProbeNs;
     } else {
       // A back-off soon after the last one ended means the trial failed: wait longer this time
       // (but not for a probe's trial: the probe was no back-off of the doubling series).
-      if (!last_was_probe_ && now_ns - back_off_until_ns_ < back_off_ns_)
+      if (!last_was_probe_ && now_ns - back_off_ended_ns_ < back_off_ns_)
         back_off_ns_ = std::min(2 * back_off_ns_, kLongestBackOffNs);
       back_off_ns_ = std::min(std::max(back_off_ns_, kTrialCostRatio * waited), kLongestBackOffNs);
-      back_off_until_ns_ = now_ns + wall_ns + back_off_ns_;
+      solo_left_ns_ = back_off_ns_;
     }
+    back_off_until_ns_ = now_ns + wall_ns + solo_left_ns_ + kIdleCreditNs;
     last_was_probe_ = probe;
     probes_ += probe;
     ++back_offs_;
@@ -120,8 +129,12 @@ class LoadMonitor {
     solo_ = {};
   }
 
-  // Work that teams would have done, run on one thread during a back-off.
+  // Work that teams would have done, run on one thread during a back-off (`work` as for record).
   void record_solo(std::int64_t now_ns, std::int64_t wall_ns, double work) {
+    if (solo_left_ns_ > 0) {
+      solo_left_ns_ -= wall_ns;
+      if (solo_left_ns_ <= 0) back_off_ended_ns_ = now_ns;
+    }
     if (work <= 0) return;
     solo_.wall += wall_ns;
     solo_.work += work;
@@ -131,14 +144,25 @@ class LoadMonitor {
     solo_ = {};
   }
 
+  // A back-off of `ns` on one thread from now, whatever the teams did (tests).
+  void back_off_for(std::int64_t now_ns, std::int64_t ns) {
+    solo_left_ns_ = ns;
+    back_off_until_ns_ = now_ns + ns + kIdleCreditNs;
+  }
+
   // True while the kernels should run on one thread.
-  bool backing_off(std::int64_t now_ns) const { return now_ns < back_off_until_ns_; }
+  bool backing_off(std::int64_t now_ns) const {
+    return solo_left_ns_ > 0 && now_ns < back_off_until_ns_;
+  }
 
   std::int64_t back_offs() const { return back_offs_; }  // probes included
   std::int64_t probes() const { return probes_; }
   std::int64_t false_alarms() const { return false_alarms_; }
   std::int64_t late_signals() const { return late_signals_; }
+  // The latest end of the back-off: it ends sooner, once the library has run solo_left_ns() on
+  // one thread.
   std::int64_t back_off_until_ns() const { return back_off_until_ns_; }
+  std::int64_t solo_left_ns() const { return solo_left_ns_; }
   std::int64_t current_back_off_ns() const { return back_off_ns_; }
 
  private:
@@ -171,6 +195,8 @@ class LoadMonitor {
   std::int64_t on_time_ns_ = 0;  // team time since the last late signal
   std::int64_t back_off_ns_ = kFirstBackOffNs;
   std::int64_t back_off_until_ns_ = INT64_MIN / 2;
+  std::int64_t solo_left_ns_ = 0;  // of the current back-off
+  std::int64_t back_off_ended_ns_ = INT64_MIN / 2;
   std::int64_t last_late_ns_ = INT64_MIN / 2;
   std::int64_t back_offs_ = 0, late_signals_ = 0, probes_ = 0;
   std::int64_t last_back_off_ns_ = INT64_MIN / 2;

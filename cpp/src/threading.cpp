@@ -153,7 +153,10 @@ bool backing_off_now() {
 }
 
 void back_off_for(std::int64_t ns) {
-  back_off_until.store(team_clock_ns() + ns, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(monitor_mutex);
+  LoadMonitor& m = monitor();
+  m.back_off_for(team_clock_ns(), ns);
+  back_off_until.store(m.back_off_until_ns(), std::memory_order_relaxed);
 }
 
 std::int64_t team_clock_ns() {
@@ -186,7 +189,10 @@ int recent_preemptions(std::int64_t now_ns) {
 
 void note_solo_timing(std::int64_t start_ns, std::int64_t end_ns, double work) {
   std::lock_guard<std::mutex> lock(monitor_mutex);
-  monitor().record_solo(end_ns, end_ns - start_ns, work);
+  LoadMonitor& m = monitor();
+  m.record_solo(end_ns, end_ns - start_ns, work);
+  // (the back-off ends when the library has run its length on one thread)
+  if (!m.backing_off(end_ns)) back_off_until.store(INT64_MIN, std::memory_order_relaxed);
 }
 
 void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns,

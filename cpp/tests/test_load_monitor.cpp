@@ -28,7 +28,8 @@ void test_quiet_machine_only_probes() {
     const bool hiccup = i % 500 == 0;
     const std::int64_t wall = hiccup ? 4 * kMs : 100 * kUs;
     const std::int64_t lost = hiccup ? 3 * kMs : (i % 3 == 0 ? 30 * kUs : 2 * kUs);
-    if (m.backing_off(now)) {
+    if (m.backing_off(now)) {  // the same work on one thread
+      m.record_solo(now, 200 * kUs, 0);
       on_one_thread += 200 * kUs;
       continue;
     }
@@ -38,6 +39,12 @@ void test_quiet_machine_only_probes() {
   CHECK(m.probes() >= 1 && m.probes() <= 2);  // 10 s
   CHECK(on_one_thread <= m.probes() * (LoadMonitor::kProbeNs + 5 * kMs));
   CHECK(m.late_signals() >= 40);  // each preemption sample is a signal, on its own harmless
+}
+
+// Runs on one thread that say no work, until the back-off has had its length of them.
+std::int64_t end_back_off(LoadMonitor& m, std::int64_t now) {
+  for (; m.backing_off(now); now += 5 * kMs) m.record_solo(now, 5 * kMs, 0);
+  return now;
 }
 
 // Teams of 5 ms that wait 2 ms for a member: every window of two teams is late, and waits less
@@ -55,10 +62,10 @@ void test_late_teams_back_off_longer_while_trials_fail() {
   m.record(now, 5 * kMs, 2 * kMs);
   m.record(now + 6 * kMs, 5 * kMs, 2 * kMs);
   CHECK(m.probes() == 1);
-  CHECK(m.back_off_until_ns() == now + 11 * kMs + LoadMonitor::kProbeNs);
+  CHECK(m.solo_left_ns() == LoadMonitor::kProbeNs);
   // These teams say no work, so the probe measured nothing: its trial is judged by lateness,
   // where one late window is not yet a busy machine.
-  now = m.back_off_until_ns() + kMs;
+  now = end_back_off(m, now + 12 * kMs);
   m.record(now, 5 * kMs, 2 * kMs);
   m.record(now + 6 * kMs, 5 * kMs, 2 * kMs);
   CHECK(!m.backing_off(now + 6 * kMs));
@@ -68,7 +75,9 @@ void test_late_teams_back_off_longer_while_trials_fail() {
   CHECK(m.current_back_off_ns() == LoadMonitor::kFirstBackOffNs);  // the probe does not double it
   std::int64_t expected = LoadMonitor::kFirstBackOffNs;
   for (int trial = 0; trial < 8; ++trial) {
-    now = m.back_off_until_ns() + kMs;  // the back-off is over: the threads are tried again
+    // Time alone does not end a back-off: the library must have run its length on one thread.
+    CHECK(m.backing_off(now + LoadMonitor::kIdleCreditNs / 2));
+    now = end_back_off(m, now);  // the threads are tried again
     CHECK(!m.backing_off(now));
     m.record(now, 5 * kMs, 10 * kUs);  // a trial's first team may well be on time
     now = run_late_teams(m, now + 6 * kMs, 10);
@@ -82,16 +91,16 @@ void test_late_teams_back_off_longer_while_trials_fail() {
   CHECK(m.probes() == 1);
   // A minute without teams says nothing of the load: a probe first, then the next failed trial
   // still backs off for the longest time, not from the first back-off again.
-  now = m.back_off_until_ns() + 60'000 * kMs;
+  now = end_back_off(m, now) + 60'000 * kMs;
   m.record(now, 5 * kMs, 10 * kUs);
   now = run_late_teams(m, now + 6 * kMs, 10);
   CHECK(m.probes() == 2);
-  now = m.back_off_until_ns() + kMs;
+  now = end_back_off(m, now);
   now = run_late_teams(m, now, 10);
   CHECK(m.backing_off(now));
   CHECK(m.current_back_off_ns() == LoadMonitor::kLongestBackOffNs);
   // The load is gone: on-time teams for long enough bring the first back-off back.
-  now = m.back_off_until_ns() + kMs;
+  now = end_back_off(m, now);
   for (int i = 0; i < 200000 && m.current_back_off_ns() != LoadMonitor::kFirstBackOffNs; ++i) {
     m.record(now, 100 * kUs, 2 * kUs);
     now += 100 * kUs;
@@ -125,11 +134,10 @@ std::int64_t run_one_thread(LoadMonitor& m, std::int64_t now) {
 
 // The first back-off measures one thread's rate on the same work.
 std::int64_t back_off_and_measure_one_thread(LoadMonitor& m, std::int64_t now) {
-  const std::int64_t start = now;
   now = run_late_teams_at(m, now, 10, 1.5);
   CHECK(m.back_offs() == 1);
   CHECK(m.probes() == 1);  // short: one thread's rate is all it is for
-  CHECK(m.back_off_until_ns() - start <= 6 * kMs + 5 * kMs + LoadMonitor::kProbeNs);
+  CHECK(m.solo_left_ns() == LoadMonitor::kProbeNs);
   return run_one_thread(m, now);
 }
 
@@ -174,7 +182,26 @@ void test_back_off_outlasts_the_wait_that_started_it() {
   m.record(now, 22 * kMs, 21 * kMs, false, 0.1 * double(22 * kMs));
   CHECK(m.back_offs() == 2);
   CHECK(m.current_back_off_ns() == LoadMonitor::kTrialCostRatio * 21 * kMs);
-  CHECK(m.back_off_until_ns() == now + 22 * kMs + LoadMonitor::kTrialCostRatio * 21 * kMs);
+  CHECK(m.solo_left_ns() == LoadMonitor::kTrialCostRatio * 21 * kMs);
+}
+
+// A library that sits idle through a back-off finds it still on when it runs again (the load it
+// saw has not been tested since), until kIdleCredit has passed since the back-off began.
+void test_idle_time_does_not_end_a_back_off() {
+  LoadMonitor m;
+  std::int64_t now = back_off_and_measure_one_thread(m, 0);
+  now = run_late_teams_at(m, now, 10, 0.6);
+  CHECK(m.back_offs() == 2);
+  CHECK(m.backing_off(now + 1000 * kMs));
+  m.record_solo(now + 1000 * kMs, m.solo_left_ns() - kMs, 0);
+  CHECK(m.backing_off(now + 1001 * kMs));
+  m.record_solo(now + 1001 * kMs, kMs, 0);
+  CHECK(!m.backing_off(now + 1001 * kMs));
+  // and a back-off that the library never runs ends kIdleCredit after it began
+  now = run_late_teams_at(m, now + 1002 * kMs, 10, 0.6);
+  CHECK(m.back_offs() == 3);
+  CHECK(m.backing_off(now + LoadMonitor::kIdleCreditNs - kMs));
+  CHECK(!m.backing_off(now + LoadMonitor::kIdleCreditNs + m.solo_left_ns() + 6 * kMs));
 }
 
 // Teams that do not say their work (elementwise passes, sparse layers) count for lateness only:
@@ -210,7 +237,7 @@ void test_one_thread_needs_a_full_sample() {
   std::int64_t now = run_late_teams_at(m, 0, 10, 1.5);
   CHECK(m.back_offs() == 1);
   m.record_solo(now, LoadMonitor::kSoloSampleNs / 2, double(LoadMonitor::kSoloSampleNs / 2));
-  now = m.back_off_until_ns() + kMs;
+  now = end_back_off(m, now);
   now = run_late_teams_at(m, now, 10, 1.5);
   CHECK(m.back_offs() == 2);
   CHECK(m.false_alarms() == 0);
@@ -258,6 +285,7 @@ void test_backing_off_leaves_the_results_unchanged() {
 int main() {
   test_quiet_machine_only_probes();
   test_back_off_outlasts_the_wait_that_started_it();
+  test_idle_time_does_not_end_a_back_off();
   test_late_teams_back_off_longer_while_trials_fail();
   test_preemptions_between_teams_back_off();
   test_late_teams_that_beat_one_thread_keep_their_threads();
