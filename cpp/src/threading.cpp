@@ -61,6 +61,14 @@ detail::LoadMonitor& monitor() {
   return m;
 }
 
+// What the kernels read: the end of the monitor's back-off while there is one. The end itself is
+// only the latest one (a back-off ends sooner, once the library has run its length on one
+// thread), so it must not outlive the back-off.
+void publish_back_off(const detail::LoadMonitor& m, std::int64_t now_ns) {
+  back_off_until.store(m.backing_off(now_ns) ? m.back_off_until_ns() : INT64_MIN,
+                       std::memory_order_relaxed);
+}
+
 void on_fork_child() {
   if (team_pool_exists.load(std::memory_order_relaxed))
     forked_after_teams.store(true, std::memory_order_relaxed);
@@ -155,8 +163,9 @@ bool backing_off_now() {
 void back_off_for(std::int64_t ns) {
   std::lock_guard<std::mutex> lock(monitor_mutex);
   LoadMonitor& m = monitor();
-  m.back_off_for(team_clock_ns(), ns);
-  back_off_until.store(m.back_off_until_ns(), std::memory_order_relaxed);
+  const std::int64_t now = team_clock_ns();
+  m.back_off_for(now, ns);
+  publish_back_off(m, now);
 }
 
 std::int64_t team_clock_ns() {
@@ -191,8 +200,7 @@ void note_solo_timing(std::int64_t start_ns, std::int64_t end_ns, double work) {
   std::lock_guard<std::mutex> lock(monitor_mutex);
   LoadMonitor& m = monitor();
   m.record_solo(end_ns, end_ns - start_ns, work);
-  // (the back-off ends when the library has run its length on one thread)
-  if (!m.backing_off(end_ns)) back_off_until.store(INT64_MIN, std::memory_order_relaxed);
+  publish_back_off(m, end_ns);
 }
 
 void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t lost_ns,
@@ -202,7 +210,7 @@ void note_team_timing(std::int64_t start_ns, std::int64_t end_ns, std::int64_t l
   std::lock_guard<std::mutex> lock(monitor_mutex);
   LoadMonitor& m = monitor();
   m.record(start_ns, end_ns - start_ns, lost_ns, preempted, work);
-  back_off_until.store(m.back_off_until_ns(), std::memory_order_relaxed);
+  publish_back_off(m, end_ns);
   late_signals.store(m.late_signals(), std::memory_order_relaxed);
   back_offs.store(m.back_offs(), std::memory_order_relaxed);
   false_alarms.store(m.false_alarms(), std::memory_order_relaxed);

@@ -243,6 +243,21 @@ void test_one_thread_needs_a_full_sample() {
   CHECK(m.false_alarms() == 0);
 }
 
+// Through the library's own bookkeeping (threading.cpp): a back-off ends once its length has run
+// on one thread, and the teams after it run as teams, though its latest end is seconds away.
+void test_the_kernels_see_a_back_off_end() {
+  namespace detail = fastbp::detail;
+  fastbp::set_adapt_to_load(true);
+  detail::back_off_for(2 * kMs);
+  CHECK(detail::backing_off_now());
+  const std::int64_t start = detail::team_clock_ns();
+  detail::note_solo_timing(start, start + 3 * kMs, 0);  // its length, on one thread
+  CHECK(!detail::backing_off_now());
+  const std::int64_t team = detail::team_clock_ns();
+  detail::note_team_timing(team, team + 100 * kUs, 0, 0);  // a team on time
+  CHECK(!detail::backing_off_now());
+}
+
 // Backing off runs the same plan on one thread: the weights after training are the same bits as
 // on a full team, so a busy machine never changes a seeded run's results.
 void test_backing_off_leaves_the_results_unchanged() {
@@ -293,6 +308,7 @@ int main() {
   test_unmeasured_teams_leave_the_rate_alone();
   test_false_alarms_forget_failed_trials();
   test_one_thread_needs_a_full_sample();
+  test_the_kernels_see_a_back_off_end();
   test_backing_off_leaves_the_results_unchanged();
   return fastbp_test::finish("test_load_monitor");
 }
