@@ -71,7 +71,7 @@ void round_panel(bool bfloat16, T* panel, std::ptrdiff_t count) {
 // itself) is a rank-k update of W. Its register tiles would run a k loop too short to pay for
 // packing A and for their edges (odd-deep, batch 7: the tiles took 34% of the step, a quarter
 // of that in the edge tiles of its 129, 65 and 3 columns); B's k rows are instead read in place,
-// a block of columns at a time held in registers for every row of W.
+// a block of columns at a time loaded once for every row of W.
 template <typename T>
 bool is_thin(std::ptrdiff_t k, const MatrixView<T>& a, const MatrixView<T>& b,
              const BackwardWeightsEpilogue<T>& ep) {

@@ -18,10 +18,11 @@
 // teams would have done, and while that rate is fresh, late teams that still beat it by
 // kTeamAdvantage keep their threads.
 //
-// A back-off is also how one thread's rate is measured, so the first late signal while no rate
-// is fresh starts a short probe (kProbeNs), not a full back-off: on a quiet but noisy host a false
-// alarm then costs at most 20 ms on one thread per kSoloFresh, and the trial after the probe is
-// judged by rates. A trial that fails costs the time its late teams waited, which can be a
+// A back-off is also how one thread's rate is measured, so while no rate is fresh (and there was no
+// back-off for kSoloFresh) a late window, or two late signals, start a short probe (kProbeNs), not
+// a full back-off: on a quiet but noisy host a false alarm then costs about 20 ms on one thread
+// (the run that ends it may overrun it) per kSoloFresh, and the trial after the probe is judged by
+// rates. A trial that fails costs the time its late teams waited, which can be a
 // scheduler slice or more (beside one busy process, the first mnist-mlp product after a pause,
 // a fraction of a millisecond of work, waited 15 to 19 ms for a member woken from its sleep), so
 // a back-off lasts at least kTrialCostRatio times the wait that started it: a failed trial then
@@ -32,7 +33,8 @@
 // of a second each) the library sees nothing of the load, and a back-off that ran out while it
 // sat idle made every call start with a failed trial, whose first team waited for a member woken
 // from its sleep (mnist-mlp beside a busy process: 62k samples/s on two threads against 74k on
-// one). A back-off still ends kIdleCreditNs after it began, however little the library ran.
+// one). A back-off still ends kIdleCreditNs after its length would have, however little the library
+// ran; a failed trial after such an end is not counted as one (the back-off is not doubled).
 #pragma once
 
 #include <algorithm>
@@ -143,6 +145,9 @@ class LoadMonitor {
     solo_measured_ns_ = now_ns;
     solo_ = {};
   }
+
+  // Adaptation turned off: no back-off, whatever is left of it.
+  void end_back_off() { solo_left_ns_ = 0; }
 
   // A back-off of `ns` on one thread from now, whatever the teams did (tests).
   void back_off_for(std::int64_t now_ns, std::int64_t ns) {

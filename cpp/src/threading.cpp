@@ -120,7 +120,12 @@ void reset_threads_used() {
 
 void set_adapt_to_load(bool on) {
   adapt_to_load.store(on, std::memory_order_relaxed);
-  if (!on) back_off_until.store(INT64_MIN, std::memory_order_relaxed);
+  if (on) return;
+  // The monitor's back-off ends too: its budget of one-thread time would otherwise be published
+  // again by the first team after adaptation is back on.
+  std::lock_guard<std::mutex> lock(monitor_mutex);
+  monitor().end_back_off();
+  back_off_until.store(INT64_MIN, std::memory_order_relaxed);
 }
 
 bool adapts_to_load() { return adapt_to_load.load(std::memory_order_relaxed); }

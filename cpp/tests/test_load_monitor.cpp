@@ -186,7 +186,7 @@ void test_back_off_outlasts_the_wait_that_started_it() {
 }
 
 // A library that sits idle through a back-off finds it still on when it runs again (the load it
-// saw has not been tested since), until kIdleCredit has passed since the back-off began.
+// saw has not been tested since), until kIdleCredit has passed since its length would have ended.
 void test_idle_time_does_not_end_a_back_off() {
   LoadMonitor m;
   std::int64_t now = back_off_and_measure_one_thread(m, 0);
@@ -197,7 +197,7 @@ void test_idle_time_does_not_end_a_back_off() {
   CHECK(m.backing_off(now + 1001 * kMs));
   m.record_solo(now + 1001 * kMs, kMs, 0);
   CHECK(!m.backing_off(now + 1001 * kMs));
-  // and a back-off that the library never runs ends kIdleCredit after it began
+  // and a back-off that the library never runs ends kIdleCredit after its length
   now = run_late_teams_at(m, now + 1002 * kMs, 10, 0.6);
   CHECK(m.back_offs() == 3);
   CHECK(m.backing_off(now + LoadMonitor::kIdleCreditNs - kMs));
@@ -255,6 +255,15 @@ void test_the_kernels_see_a_back_off_end() {
   CHECK(!detail::backing_off_now());
   const std::int64_t team = detail::team_clock_ns();
   detail::note_team_timing(team, team + 100 * kUs, 0, 0);  // a team on time
+  CHECK(!detail::backing_off_now());
+  // Turning adaptation off ends a back-off, in the monitor too: the first team after it is back
+  // on does not bring it back.
+  detail::back_off_for(60'000 * kMs);
+  fastbp::set_adapt_to_load(false);
+  fastbp::set_adapt_to_load(true);
+  CHECK(!detail::backing_off_now());
+  const std::int64_t later = detail::team_clock_ns();
+  detail::note_team_timing(later, later + 100 * kUs, 0, 0);
   CHECK(!detail::backing_off_now());
 }
 

@@ -34,10 +34,13 @@ double parallel_threshold();
 // Busy machines: while other processes compete for the cores, a team member is often off its core
 // and every barrier waits for it, so teams run slower than one thread. The library notices late
 // teams and runs its kernels on one thread for a while (from 50 ms, doubling while it lasts, up
-// to 2 s), then tries its threads again. It measures the work one thread gets done meanwhile,
-// and late teams that still beat that keep their threads (a host whose other tenants take a core
-// away now and then). On by default; set_adapt_to_load(false) keeps every
-// team at the size the work asks for (tests that must take the threaded paths do this).
+// to 2 s, and at least ten times what the late teams waited; counted in the library's own time
+// on one thread, so idle time does not end it, though about 10 s of the clock does), then tries
+// its threads again. It measures the work one thread gets done meanwhile, and late teams that
+// still beat that keep their threads (a host whose other tenants take a core away now and then);
+// with no such measurement fresh, the first late teams start a 20 ms probe that takes it. On by
+// default; set_adapt_to_load(false) ends any back-off and keeps every team at the size the work
+// asks for (tests that must take the threaded paths do this).
 void set_adapt_to_load(bool on);
 bool adapts_to_load();
 struct LoadAdaptation {
