@@ -4,7 +4,9 @@
 // tile), transposed and gathered operands, on 1, 2 and 3 threads with the threaded path forced;
 // packing; the optimizer rules on arrays; the online kernels through batch-1 steps; the finite
 // check.
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <thread>
@@ -183,6 +185,48 @@ void test_finite_check(const std::string& level) {
 
 }  // namespace
 
+// The vector tanh, through the forward pass's epilogue (x @ [[1]] + 0), against the C library's
+// in ulps of the true value: a sweep of [-12, 12], the values around 0 where a formula that
+// cancels would lose digits, and the saturated ends.
+template <typename T>
+void test_tanh_accuracy(const std::string& level) {
+  std::vector<T> x;
+  for (int i = -24000; i <= 24000; ++i) x.push_back(T(i) / T(2000));
+  for (T tiny = T(1e-30); tiny < T(1); tiny *= T(3.7)) {
+    x.push_back(tiny);
+    x.push_back(-tiny);
+  }
+  for (T big : {T(30), T(100), T(1e6)}) {
+    x.push_back(big);
+    x.push_back(-big);
+  }
+  const T one = T(1), zero = T(0);
+  std::vector<T> y(x.size());
+  fastbp_test::at_level(level, [&] {
+    fastbp::dense_forward<T>(std::ptrdiff_t(x.size()), 1, 1, x.data(), &one, &zero,
+                             Activation::tanh, y.data());
+  });
+  double worst = 0;
+  T worst_at = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const long double truth = std::tanh(static_cast<long double>(x[i]));
+    const T rounded = T(truth);
+    const double ulp =
+        double(std::nextafter(std::fabs(rounded), std::numeric_limits<T>::infinity()) -
+               std::fabs(rounded));
+    const double err = double(std::fabs(static_cast<long double>(y[i]) - truth)) / ulp;
+    if (!(err <= worst)) {
+      worst = std::isnan(err) ? HUGE_VAL : err;
+      worst_at = x[i];
+    }
+  }
+  CHECK_CLOSE(worst, 0.0, 2.5,
+              level + (sizeof(T) == 4 ? " float" : " double") +
+                  " tanh, worst at x = " + std::to_string(double(worst_at)) + " (ulps)");
+  std::printf("  tanh at %s, %s: within %.2f ulp\n", level.c_str(),
+              sizeof(T) == 4 ? "float" : "double", worst);
+}
+
 int main() {
   // Both ways of storing a partial row (masked stores, or element by element where the CPU's
   // masked stores are slow) on whatever CPU runs this.
@@ -206,6 +250,8 @@ int main() {
     test_sparse_kernels<double>(level);
     test_finite_check<float>(level);
     test_finite_check<double>(level);
+    test_tanh_accuracy<float>(level);
+    test_tanh_accuracy<double>(level);
   }
   return fastbp_test::finish("test_kernels");
 }
