@@ -185,8 +185,8 @@ void test_finite_check(const std::string& level) {
 
 }  // namespace
 
-// The vector tanh, through the forward pass's epilogue (x @ [[1]] + 0), against the C library's
-// in ulps of the true value: a sweep of [-12, 12], the values around 0 where a formula that
+// The vector tanh, through the forward pass's epilogue (x @ [[1]] + 0), in ulps from the C
+// library's long double tanh: a sweep of [-12, 12], the values around 0 where a formula that
 // cancels would lose digits, and the saturated ends.
 template <typename T>
 void test_tanh_accuracy(const std::string& level) {
