@@ -185,13 +185,16 @@ void test_finite_check(const std::string& level) {
 
 }  // namespace
 
-// The vector tanh, through the forward pass's epilogue (x @ [[1]] + 0), in ulps from the C
-// library's long double tanh: a sweep of [-12, 12], the values around 0 where a formula that
-// cancels would lose digits, and the saturated ends.
+// The vector tanh through the forward pass's epilogue, x @ I + 0 with I the identity of 35
+// columns (two vectors and a partial one at every level, so every lane computes a value), in ulps
+// of the true value from the C library's long double tanh: a sweep of [-20, 20], the values
+// around 0 where a formula that cancels would lose digits, and the saturated ends. Then NaN and
+// the infinities one at a time (x @ [[1]] + 0: a product with I would spread them along the row).
 template <typename T>
 void test_tanh_accuracy(const std::string& level) {
+  constexpr std::ptrdiff_t m = 35;
   std::vector<T> x;
-  for (int i = -24000; i <= 24000; ++i) x.push_back(T(i) / T(2000));
+  for (int i = -40000; i <= 40000; ++i) x.push_back(T(i) / T(2000));
   for (T tiny = T(1e-30); tiny < T(1); tiny *= T(3.7)) {
     x.push_back(tiny);
     x.push_back(-tiny);
@@ -200,29 +203,43 @@ void test_tanh_accuracy(const std::string& level) {
     x.push_back(big);
     x.push_back(-big);
   }
-  const T one = T(1), zero = T(0);
+  x.resize((x.size() + m - 1) / m * m, T(0));
+  std::vector<T> identity(std::size_t(m * m), T(0)), zeros(std::size_t(m), T(0));
+  for (std::ptrdiff_t j = 0; j < m; ++j) identity[std::size_t(j * m + j)] = T(1);
   std::vector<T> y(x.size());
+  const T special[] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                       -std::numeric_limits<T>::infinity()};
+  T special_y[3];
+  const T one = T(1), zero = T(0);
   fastbp_test::at_level(level, [&] {
-    fastbp::dense_forward<T>(std::ptrdiff_t(x.size()), 1, 1, x.data(), &one, &zero,
-                             Activation::tanh, y.data());
+    fastbp::dense_forward<T>(std::ptrdiff_t(x.size()) / m, m, m, x.data(), identity.data(),
+                             zeros.data(), Activation::tanh, y.data());
+    fastbp::dense_forward<T>(3, 1, 1, special, &one, &zero, Activation::tanh, special_y);
   });
+  const std::string what = level + (sizeof(T) == 4 ? " float" : " double") + " tanh";
   double worst = 0;
   T worst_at = 0;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const long double truth = std::tanh(static_cast<long double>(x[i]));
-    const T rounded = T(truth);
-    const double ulp =
-        double(std::nextafter(std::fabs(rounded), std::numeric_limits<T>::infinity()) -
-               std::fabs(rounded));
-    const double err = double(std::fabs(static_cast<long double>(y[i]) - truth)) / ulp;
+    // (an ulp of the true value, not of its rounding: where that rounds up to a power of two,
+    // the gap above it is twice too wide)
+    const long double ulp =
+        truth == 0 ? static_cast<long double>(std::numeric_limits<T>::denorm_min())
+                   : std::ldexp(1.0L, std::ilogb(truth) - std::numeric_limits<T>::digits + 1);
+    const double err = double(std::fabs(static_cast<long double>(y[i]) - truth) / ulp);
     if (!(err <= worst)) {
       worst = std::isnan(err) ? HUGE_VAL : err;
       worst_at = x[i];
     }
   }
-  CHECK_CLOSE(worst, 0.0, 2.5,
-              level + (sizeof(T) == 4 ? " float" : " double") +
-                  " tanh, worst at x = " + std::to_string(double(worst_at)) + " (ulps)");
+  // Where long double is double (macOS on arm64), the truth for double carries the C library's
+  // own error too.
+  const bool exact_truth =
+      std::numeric_limits<long double>::digits > std::numeric_limits<T>::digits;
+  CHECK_CLOSE(worst, 0.0, exact_truth ? 2.5 : 3.5,
+              what + ", worst at x = " + std::to_string(double(worst_at)) + " (ulps)");
+  CHECK(std::isnan(special_y[0]));
+  CHECK(special_y[1] == T(1) && special_y[2] == T(-1));
   std::printf("  tanh at %s, %s: within %.2f ulp\n", level.c_str(),
               sizeof(T) == 4 ? "float" : "double", worst);
 }
@@ -250,8 +267,10 @@ int main() {
     test_sparse_kernels<double>(level);
     test_finite_check<float>(level);
     test_finite_check<double>(level);
-    test_tanh_accuracy<float>(level);
-    test_tanh_accuracy<double>(level);
+    if (slow_masked_stores == native) {  // (the partial rows' stores are no part of it)
+      test_tanh_accuracy<float>(level);
+      test_tanh_accuracy<double>(level);
+    }
   }
   return fastbp_test::finish("test_kernels");
 }
