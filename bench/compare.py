@@ -349,8 +349,13 @@ def run_comparison(args, workloads, fastbp, make_data):
             except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
                 print(f"# {w.name}: {name} failed: {type(exc).__name__}: {exc}")
         rates = {name: [] for name in rate_functions}
-        for _ in range(args.repeats):
-            for name, rate in rate_functions.items():
+        names = list(rate_functions)
+        for repeat in range(args.repeats):
+            # Each repeat starts one peer further along, so that no peer is always the one timed
+            # first, or always right after the same neighbour.
+            shift = repeat % len(names) if names else 0
+            for name in names[shift:] + names[:shift]:
+                rate = rate_functions[name]
                 # The previous peer's worker threads (OpenBLAS, OpenMP, PyTorch) spin for a
                 # while after their last call; let them park so peers do not time each other.
                 time.sleep(SETTLE_SECONDS)
