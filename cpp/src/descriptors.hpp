@@ -5,10 +5,11 @@
 #pragma once
 
 #include <cmath>
-#include <cstdio>
 #include <cstddef>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "fastbp/activation.hpp"
 #include "fastbp/optimizer.hpp"

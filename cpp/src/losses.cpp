@@ -106,14 +106,9 @@ double loss_on_outputs_row(const LossFunction& f, std::ptrdiff_t width, T* zi, c
 template <Loss L, typename T>
 double loss_on_outputs_row(Activation output, const LossFunction& f, std::ptrdiff_t width, T* zi,
                            const T* ti, T* di, T delta_scale) {
-  switch (output) {
-#define FASTBP_OUTPUT_CASE(id) \
-  case Activation::id:         \
-    return loss_on_outputs_row<L, Activation::id>(f, width, zi, ti, di, delta_scale);
-    FASTBP_ACTIVATIONS(FASTBP_OUTPUT_CASE)
-#undef FASTBP_OUTPUT_CASE
-  }
-  return 0;
+  return with_activation(output, [&](auto act) {
+    return loss_on_outputs_row<L, decltype(act)::value>(f, width, zi, ti, di, delta_scale);
+  });
 }
 
 // bce and poisson: canonical links (sigmoid, exp), dL/dz = y - t.
