@@ -4,7 +4,9 @@ values), at every SIMD level, both dtypes, odd widths and batches, on 1, 2 and 3
 threaded path taken, for bfloat16 products and sparse input; it must not follow the model; and
 bad input gets the same clear errors as MLP.predict."""
 
+import copy as copy_module
 import gc
+import pickle
 import threading
 import weakref
 
@@ -63,6 +65,28 @@ def test_snapshot_does_not_follow_the_model():
     gc.collect()
     assert gone() is None
     np.testing.assert_array_equal(frozen.predict(X), before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_pickles_as_its_snapshot(dtype):
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(40, 17)).astype(np.float64 if dtype == "float64" else np.float32)
+    T = rng.integers(0, 3, size=40)
+    net = fastbp.MLP([17, 9, 3], hidden="elu", output="softmax", loss="softmax_ce",
+                     dtype=dtype, seed=7)
+    frozen = fastbp.Predictor(net)
+    before = frozen.predict(X)
+    net.fit(X, T, epochs=2, batch_size=8, lr=0.1)  # the copies must carry the snapshot, not this
+    assert not np.array_equal(net.predict(X), before)
+    for copy in (pickle.loads(pickle.dumps(frozen)), copy_module.deepcopy(frozen)):
+        assert isinstance(copy, fastbp.Predictor) and repr(copy) == repr(frozen)
+        np.testing.assert_array_equal(copy.predict(X), before)
+    with pytest.raises(ValueError, match="'model' dict"):
+        fastbp.Predictor.__new__(fastbp.Predictor).__setstate__({"layers": [17, 9, 3]})
+    broken = frozen.__getstate__()
+    broken["model"]["parameters"] = broken["model"]["parameters"][:-1]
+    with pytest.raises(ValueError, match="parameters should be"):
+        fastbp.Predictor.__new__(fastbp.Predictor).__setstate__(broken)
 
 
 def test_after_a_change_of_simd_level():

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -430,6 +431,15 @@ void bind_predictor(py::module_& m, const char* class_name) {
            }),
            py::arg("network"))
       .def_property_readonly("layers", &Predictor::layers)
+      .def(
+          "parameters",
+          [](const Predictor& p) {
+            const Net& n = p.network();
+            CArray<T> copy({py::ssize_t(n.n_parameters())});
+            std::copy(n.parameters(), n.parameters() + n.n_parameters(), copy.mutable_data());
+            return copy;
+          },
+          "A copy of the snapshot's parameters, laid out like Network.parameters().")
       .def("predict", &predict_call<fastbp::Predictor, T>, py::arg("X"),
            py::arg("out") = py::none())
       .def("ready_predict", &ready_predict_call<fastbp::Predictor, T>, py::arg("X"),

@@ -64,6 +64,11 @@ const std::vector<std::ptrdiff_t>& Predictor<T>::layers() const {
 }
 
 template <typename T>
+const Network<T>& Predictor<T>::network() const {
+  return impl_->network;
+}
+
+template <typename T>
 void Predictor<T>::predict(Inputs<T> X, std::ptrdiff_t n, T* out) const {
   const typename Network<T>::Impl& m = *impl_->network.impl_;
   detail::check_input(m.arch, X, n);

@@ -152,11 +152,16 @@ class MLP:
         """``b[l]`` of shape ``(layers[l+1],)``: live views."""
         return list(self._biases)
 
+    def _architecture(self) -> dict:
+        """Everything that rebuilds this model but its parameters: its pickled state without
+        them (`Predictor` pickles its snapshot's parameters with this)."""
+        return {"layers": list(self.layers), "hidden": self.hidden, "output": self.output,
+                "loss": self.loss_name, "huber_delta": self.huber_delta,
+                "dtype": self.compute_dtype}
+
     def __getstate__(self) -> dict:
         """Architecture and parameters (pickle, copy.deepcopy); optimizer state is not kept."""
-        return {"layers": self.layers, "hidden": self.hidden, "output": self.output,
-                "loss": self.loss_name, "huber_delta": self.huber_delta,
-                "dtype": self.compute_dtype, "parameters": self._net.parameters().copy()}
+        return {**self._architecture(), "parameters": self._net.parameters().copy()}
 
     def __setstate__(self, state: dict) -> None:
         loss = state["loss"]

@@ -19,6 +19,8 @@ class Predictor:
     a serving loop skips that copy. Later changes to the model do not reach it, nor does it keep
     the model alive: build a new one after training more. Its outputs equal the model's
     ``predict`` at the time it was built, to the bit. Safe to call from several threads at once.
+    It pickles (and deep-copies) as its snapshot: a copy packs the weights again when it is
+    loaded, for the CPU it is loaded on, and predicts as the original did.
 
     Examples
     --------
@@ -36,10 +38,26 @@ class Predictor:
     def __init__(self, model: MLP):
         if not isinstance(model, MLP):
             raise TypeError(f"model: expected a fastbp.MLP, got {type(model).__name__}")
+        self._snapshot(model)
+
+    def _snapshot(self, model: MLP) -> None:
         core_class = _core.Predictor32 if model.dtype == np.float32 else _core.Predictor64
         self._core = core_class(model._net)
+        self._architecture = model._architecture()
         self.layers: list[int] = list(model.layers)
         self.dtype: np.dtype = model.dtype
+
+    def __getstate__(self) -> dict:
+        """The snapshot: the model's architecture and the parameters it had when this was built."""
+        return {"model": {**self._architecture, "parameters": self._core.parameters()}}
+
+    def __setstate__(self, state: dict) -> None:
+        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+            raise ValueError(f"Predictor state: expected a dict with a 'model' dict, got "
+                             f"{type(state).__name__}")
+        model = MLP.__new__(MLP)
+        model.__setstate__(state["model"])
+        self._snapshot(model)
 
     def __repr__(self) -> str:
         return f"Predictor(layers={self.layers}, dtype={self.dtype.name!r})"

@@ -27,6 +27,8 @@ class Predictor {
   Predictor& operator=(const Predictor&) = delete;
 
   const std::vector<std::ptrdiff_t>& layers() const;
+  // The snapshot itself (architecture and parameters): what a copy of the predictor is built from.
+  const Network<T>& network() const;
   // Network<T>::predict of the snapshot: out is (n, n_out). Safe to call from several threads at
   // once. After set_simd_level chooses other kernels, the weights are packed per call again.
   void predict(Inputs<T> X, std::ptrdiff_t n, T* out) const;
