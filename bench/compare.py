@@ -7,7 +7,8 @@
     python bench/compare.py --dtype bfloat16  # fastbp's bfloat16 products against autocast
 
 Every peer trains the same network on the same standard-normal data with plain SGD (lr 0.01);
-repeats are interleaved (A B C A B C ...) and the table shows medians of samples/s. Peers run in
+repeats are interleaved, each in another order (A B C, A C B, C A B, ...), and the table shows
+medians of samples/s. Peers run in
 each mode their users choose between: PyTorch eager on --threads threads, on one thread, and with
 torch.compile; JAX jitted per step and with the whole epoch in one jit (lax.scan); fastbp's ratio
 is to the fastest mode of any peer. A peer that is not installed is skipped with a note.
@@ -351,10 +352,11 @@ def run_comparison(args, workloads, fastbp, make_data):
         rates = {name: [] for name in rate_functions}
         names = list(rate_functions)
         for repeat in range(args.repeats):
-            # Each repeat starts one peer further along, so that no peer is always the one timed
-            # first, or always right after the same neighbour.
+            # Each repeat in another order (rotated by the repeat, reversed on odd repeats), so
+            # that the same peer is not always timed first, nor always after the same neighbour.
             shift = repeat % len(names) if names else 0
-            for name in names[shift:] + names[:shift]:
+            order = names[shift:] + names[:shift]
+            for name in order[::-1] if repeat % 2 else order:
                 rate = rate_functions[name]
                 # The previous peer's worker threads (OpenBLAS, OpenMP, PyTorch) spin for a
                 # while after their last call; let them park so peers do not time each other.

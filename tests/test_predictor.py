@@ -1,8 +1,8 @@
 """fastbp.Predictor: a snapshot of a model whose weights are packed once. Its outputs must equal
 the model's predict at the time it was built to the bit (the same blocking reads the same
 values), at every SIMD level, both dtypes, odd widths and batches, on 1, 2 and 3 threads with the
-threaded path taken, for bfloat16 products and sparse input; it must not follow the model; and
-bad input gets the same clear errors as MLP.predict."""
+threaded path taken, for bfloat16 products and sparse input; it must not follow the model; it
+pickles as its snapshot; and bad input gets the same clear errors as MLP.predict."""
 
 import copy as copy_module
 import gc
@@ -70,9 +70,10 @@ def test_snapshot_does_not_follow_the_model():
 @pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
 def test_pickles_as_its_snapshot(dtype):
     rng = np.random.default_rng(8)
-    X = rng.normal(size=(40, 17)).astype(np.float64 if dtype == "float64" else np.float32)
+    # W[0] of 129 x 65 (4096 entries or more) and 40 rows: the copies predict from packed panels
+    X = rng.normal(size=(40, 129)).astype(np.float64 if dtype == "float64" else np.float32)
     T = rng.integers(0, 3, size=40)
-    net = fastbp.MLP([17, 9, 3], hidden="elu", output="softmax", loss="softmax_ce",
+    net = fastbp.MLP([129, 65, 3], hidden="elu", output="softmax", loss="softmax_ce",
                      dtype=dtype, seed=7)
     frozen = fastbp.Predictor(net)
     before = frozen.predict(X)
@@ -82,7 +83,9 @@ def test_pickles_as_its_snapshot(dtype):
         assert isinstance(copy, fastbp.Predictor) and repr(copy) == repr(frozen)
         np.testing.assert_array_equal(copy.predict(X), before)
     with pytest.raises(ValueError, match="'model' dict"):
-        fastbp.Predictor.__new__(fastbp.Predictor).__setstate__({"layers": [17, 9, 3]})
+        fastbp.Predictor.__new__(fastbp.Predictor).__setstate__({"layers": [129, 65, 3]})
+    with pytest.raises(ValueError, match="expected a dict with keys"):
+        fastbp.Predictor.__new__(fastbp.Predictor).__setstate__({"model": {"layers": [1, 1]}})
     broken = frozen.__getstate__()
     broken["model"]["parameters"] = broken["model"]["parameters"][:-1]
     with pytest.raises(ValueError, match="parameters should be"):

@@ -164,6 +164,10 @@ class MLP:
         return {**self._architecture(), "parameters": self._net.parameters().copy()}
 
     def __setstate__(self, state: dict) -> None:
+        keys = {"layers", "hidden", "output", "loss", "dtype", "parameters"}
+        if not isinstance(state, dict) or not keys <= state.keys():
+            given = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"MLP state: expected a dict with keys {sorted(keys)}, got {given}")
         loss = state["loss"]
         if loss == "huber":
             loss = losses.Huber(state.get("huber_delta", 1.0))

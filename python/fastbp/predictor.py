@@ -20,7 +20,7 @@ class Predictor:
     the model alive: build a new one after training more. Its outputs equal the model's
     ``predict`` at the time it was built, to the bit. Safe to call from several threads at once.
     It pickles (and deep-copies) as its snapshot: a copy packs the weights again when it is
-    loaded, for the CPU it is loaded on, and predicts as the original did.
+    loaded, for the CPU it is loaded on, and predicts as the original does on that CPU.
 
     Examples
     --------
@@ -53,8 +53,9 @@ class Predictor:
 
     def __setstate__(self, state: dict) -> None:
         if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-            raise ValueError(f"Predictor state: expected a dict with a 'model' dict, got "
-                             f"{type(state).__name__}")
+            given = (f"keys {sorted(state)}" if isinstance(state, dict)
+                     else type(state).__name__)
+            raise ValueError(f"Predictor state: expected a dict with a 'model' dict, got {given}")
         model = MLP.__new__(MLP)
         model.__setstate__(state["model"])
         self._snapshot(model)
