@@ -8,11 +8,10 @@
 
 Every peer trains the same network on the same standard-normal data with plain SGD (lr 0.01);
 repeats are interleaved, each in another order (A B C, A C B, C A B, ...), and the table shows
-medians of samples/s. Peers run in
-each mode their users choose between: PyTorch eager on --threads threads, on one thread, and with
-torch.compile; JAX jitted per step and with the whole epoch in one jit (lax.scan); fastbp's ratio
-is to the fastest mode of any peer. A peer that is not installed is skipped with a note.
-FLOPs per step = 6 x weights x batch.
+medians of samples/s. Peers run in each mode their users choose between: PyTorch eager on
+--threads threads, on one thread, and with torch.compile; JAX jitted per step and with the whole
+epoch in one jit (lax.scan); fastbp's ratio is to the fastest mode of any peer. A peer that is
+not installed is skipped with a note. FLOPs per step = 6 x weights x batch.
 
 With --dtype bfloat16, fastbp-fit trains MLP(dtype="bfloat16") and its peers are PyTorch's modes
 under torch.autocast("cpu", dtype=torch.bfloat16); fastbp-f32 (fastbp's float32 fit) is shown
